@@ -1,0 +1,76 @@
+"""The ``matterstack`` typer app and its entry point :func:`main`.
+
+Core commands come from the modules in ``COMMAND_MODULES`` (each has ``register(app)``);
+plugins add theirs through the ``matterstack_cli`` hook when :func:`main` starts.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from matterstack.cli.errors import DEBUG_KEY, debug_requested, reporting_errors
+
+COMMAND_MODULES = (
+    "matterstack.cli.lifecycle",
+    "matterstack.cli.inspect",
+    "matterstack.cli.control",
+    "matterstack.cli.plugins_command",
+    "matterstack.cli.self_test",
+)
+
+app = typer.Typer(
+    name="matterstack",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode="markdown",
+)
+
+
+def _print_versions(value: bool) -> None:
+    if not value:
+        return
+    from importlib import metadata
+
+    plugins = {
+        entry_point.dist.name: entry_point.dist.version
+        for entry_point in metadata.entry_points(group="matterstack")
+        if entry_point.dist is not None
+    }
+    typer.echo(f"matterstack-core {metadata.version('matterstack-core')}")
+    for name in sorted(plugins):
+        typer.echo(f"{name} {plugins[name]}")
+    raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an error."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_versions, help="List the installed MatterStack distributions."
+    ),
+) -> None:
+    """Run long scientific campaigns across this machine, HPC clusters, people and instruments."""
+    ctx.meta[DEBUG_KEY] = debug
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the ``matterstack`` command with ``argv`` (default: the process's arguments)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    with reporting_errors(debug=debug_requested(args)):
+        from matterstack.plugins.host import get_plugin_host
+
+        get_plugin_host().install_cli(app)
+        app(args=args, prog_name="matterstack")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The public API for plugin authors.
+
+Names load on first use (PEP 562), so a registration module's
+``from matterstack.plugins import hookimpl, setting`` costs pluggy and attrs, nothing more.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "matterstack.plugins.hookspecs": ("hookimpl", "hookspec"),
+    "matterstack.plugins.host": ("DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "PluginHost", "get_plugin_host", "reset_plugin_host"),
+    "matterstack.plugins.registry": ("LazyFactory", "PluginInfo", "PluginProblem", "Registration", "Registry"),
+    "matterstack.plugins.settings": ("NoSettings", "setting", "structure_settings"),
+    "matterstack.plugins.catalog": ("install_hint",),
+    "matterstack.plugins.interfaces": (
+        "AttemptContext",
+        "BackendCapabilities",
+        "CollectResult",
+        "ComputeBackend",
+        "JobObservation",
+        "JobSpec",
+        "Observation",
+        "Operator",
+        "OperatorContext",
+        "SubmitResult",
+    ),
+    "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'matterstack.plugins' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

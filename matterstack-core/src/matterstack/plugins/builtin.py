@@ -1,0 +1,59 @@
+"""Core's own plugin: operator kinds ``local`` and ``hpc``, compute backends ``local`` and
+``profile``. Registered through the same hooks as any other plugin (``DEFAULT_PLUGINS``);
+the implementations are imported only when an operator or backend is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from matterstack.plugins.hookspecs import hookimpl
+from matterstack.plugins.registry import LazyFactory
+from matterstack.plugins.settings import setting
+
+MAX_CONCURRENT_HELP = "most attempts of this instance active at once (default: the run's global cap)"
+
+
+@attrs.frozen
+class LocalKindSettings:
+    """Settings of a ``local`` operator instance: run commands as processes on this machine."""
+
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+
+
+@attrs.frozen
+class HpcKindSettings:
+    """Settings of an ``hpc`` operator instance: run commands through a compute backend."""
+
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+    backend: dict[str, Any] | None = setting(
+        None, help="the compute backend block, {type: ..., ...}; validated by that backend's settings (default: local)"
+    )
+
+
+@attrs.frozen
+class LocalBackendSettings:
+    """Settings of the ``local`` compute backend."""
+
+    workspace_root: str | None = setting(None, help="folder under which job work directories are made (default: the run directory)")
+
+
+@attrs.frozen
+class ProfileBackendSettings:
+    """Settings of the ``profile`` compute backend: a named recipe from matterstack.yaml."""
+
+    name: str = setting(help="the profile's name in matterstack.yaml or ~/.matterstack/config.yaml")
+
+
+@hookimpl
+def matterstack_operator_kinds(register):
+    register("local", LazyFactory("matterstack.operators.local:LocalOperator"), settings=LocalKindSettings)
+    register("hpc", LazyFactory("matterstack.operators.hpc:HpcOperator"), settings=HpcKindSettings)
+
+
+@hookimpl
+def matterstack_compute_backends(register):
+    register("local", LazyFactory("matterstack.backends.local:LocalBackend"), settings=LocalBackendSettings)
+    register("profile", LazyFactory("matterstack.backends.profile:ProfileBackend"), settings=ProfileBackendSettings)

@@ -1,0 +1,219 @@
+"""The interfaces a plugin implements: an :class:`Operator` per configured key, and a
+:class:`ComputeBackend` for the compute kinds; plus the values they exchange with the core.
+
+The core owns the loop: it hands an operator *all* of an instance's active attempts in one
+``poll`` and expects one answer per attempt. Every attempt carries a unique token (its
+``attempt_id``) that the operator attaches to whatever it creates outside, so ``submit`` is
+idempotent and ``reconcile`` can find work whose submission outcome was lost in a crash.
+
+Raise :class:`TransientOperatorError` for infrastructure trouble (retried on a later tick,
+never fails an attempt) and :class:`PermanentOperatorError` when the outside world refused
+the work for good.
+"""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from matterstack.core.status import AttemptStatus
+from matterstack.errors import PermanentOperatorError, TransientOperatorError
+
+if TYPE_CHECKING:
+    from matterstack.core.workflow import Task
+    from matterstack.plugins.host import PluginHost
+
+__all__ = [
+    "AttemptContext",
+    "BackendCapabilities",
+    "CollectResult",
+    "ComputeBackend",
+    "JobObservation",
+    "JobSpec",
+    "Observation",
+    "Operator",
+    "OperatorContext",
+    "PermanentOperatorError",
+    "SubmitResult",
+    "TransientOperatorError",
+]
+
+
+@attrs.frozen
+class OperatorContext:
+    """What an operator or backend factory gets besides its key and settings: the run it serves."""
+
+    run_id: str
+    run_dir: Path
+    workspace_slug: str
+    host: PluginHost
+
+
+@attrs.frozen
+class AttemptContext:
+    """One attempt as an operator sees it. ``attempt_id`` is the idempotency token."""
+
+    attempt_id: str
+    task: Task
+    run_id: str
+    run_dir: Path
+    attempt_dir: Path
+    operator_key: str
+    operator_data: dict[str, Any] = attrs.field(factory=dict)
+    external_id: str | None = None
+
+
+@attrs.frozen
+class Observation:
+    """What the outside world says about one attempt right now."""
+
+    status: AttemptStatus
+    external_id: str | None = None
+    reason: str = ""
+    exit_code: int | None = None
+    data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class SubmitResult:
+    """The outcome of a submission: the external id, and the status the attempt moves to
+    (SUBMITTED for a queued job, WAITING_EXTERNAL for a person or an instrument)."""
+
+    external_id: str | None
+    status: AttemptStatus = AttemptStatus.SUBMITTED
+    reason: str = ""
+    operator_data: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class CollectResult:
+    """Results brought into the attempt directory: files by name (paths relative to the
+    attempt directory), structured data, and the sha256 of each file by name."""
+
+    files: dict[str, str] = attrs.field(factory=dict)
+    data: dict[str, Any] = attrs.field(factory=dict)
+    sha256: dict[str, str] = attrs.field(factory=dict)
+
+
+class Operator(abc.ABC):
+    """Carries out attempts for one configured key (``hpc.default``, ``human.default``).
+
+    Built by its factory as ``factory(key, settings, context)``; one instance per key, reused
+    for the life of the process (so it may hold connections; release them in :meth:`close`).
+    """
+
+    def __init__(self, key: str, settings: Any, context: OperatorContext):
+        self.key = key
+        self.settings = settings
+        self.context = context
+
+    @abc.abstractmethod
+    def prepare(self, attempt: AttemptContext) -> None:
+        """Write what the attempt needs into its directory (manifest, inputs, instructions)."""
+
+    @abc.abstractmethod
+    def submit(self, attempt: AttemptContext) -> SubmitResult:
+        """Start the attempt outside, tagged with its token; submitting one token twice starts nothing new."""
+
+    @abc.abstractmethod
+    def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:
+        """Observe all of this instance's active attempts at once; key the answer by attempt id."""
+
+    @abc.abstractmethod
+    def reconcile(self, attempts: list[AttemptContext]) -> dict[str, Observation | None]:
+        """For attempts whose submission outcome is unknown: the observation if the outside world has them, else None."""
+
+    @abc.abstractmethod
+    def collect(self, attempt: AttemptContext) -> CollectResult:
+        """Bring a finished attempt's results (files, data) into its directory."""
+
+    @abc.abstractmethod
+    def cancel(self, attempt: AttemptContext) -> None:
+        """Really stop the external work (scancel, a cancellation file, an HTTP DELETE)."""
+
+    @abc.abstractmethod
+    def describe_wait(self, attempt: AttemptContext) -> str:
+        """What the attempt waits for, in this operator's words, for ``explain``."""
+
+    def close(self) -> None:
+        """Release what the operator holds open (connections); the default holds nothing."""
+
+
+@attrs.frozen
+class JobSpec:
+    """A compute job: run ``command`` in a work directory holding the staged inputs.
+
+    ``token`` (the attempt id) is attached to the job (Slurm ``--job-name``) so it can be found
+    again. ``relative_dir`` is where the work directory sits under the backend's workspace
+    root (``<workspace>/<run_id>/<task_id>/<attempt_id>``); ``input_dir`` is the local attempt
+    directory whose files are staged there. Resource fields of ``None`` take backend defaults.
+    """
+
+    token: str
+    command: str
+    input_dir: Path
+    relative_dir: str
+    env: dict[str, str] = attrs.field(factory=dict)
+    cores: int | None = None
+    memory_gb: float | None = None
+    gpus: int | None = None
+    time_limit_minutes: int | None = None
+
+
+@attrs.frozen
+class JobObservation:
+    """What a backend knows about one job: the attempt status it means, the backend's own
+    state word (``TIMEOUT``, ``OUT_OF_MEMORY``) and the exit code when known."""
+
+    status: AttemptStatus
+    native_state: str = ""
+    reason: str = ""
+    exit_code: int | None = None
+
+
+@attrs.frozen
+class BackendCapabilities:
+    """What a backend can do: does the job see our files directly, does it keep accounting
+    records of finished jobs, does it need SSH."""
+
+    shared_filesystem: bool
+    accounting: bool
+    needs_ssh: bool
+
+
+class ComputeBackend(abc.ABC):
+    """Where compute attempts run (a local process, a Slurm cluster).
+
+    Built by its factory as ``factory(settings, context)`` with an :class:`OperatorContext`.
+    """
+
+    @property
+    @abc.abstractmethod
+    def capabilities(self) -> BackendCapabilities:
+        """What this backend can do."""
+
+    @abc.abstractmethod
+    def submit(self, job: JobSpec) -> str:
+        """Stage the inputs and start the job; return its job id. Idempotent per token."""
+
+    @abc.abstractmethod
+    def poll_many(self, job_ids: list[str]) -> dict[str, JobObservation]:
+        """Observe many jobs with as few scheduler queries as possible (one per round)."""
+
+    @abc.abstractmethod
+    def fetch(self, job_id: str, dest: Path, include: list[str] | None = None, exclude: list[str] | None = None) -> None:
+        """Copy the job's outputs into ``dest``, keeping files matching ``include`` globs and not ``exclude``."""
+
+    @abc.abstractmethod
+    def cancel(self, job_id: str) -> None:
+        """Stop the job."""
+
+    @abc.abstractmethod
+    def find_by_token(self, tokens: list[str]) -> dict[str, str]:
+        """Job ids of the jobs carrying these tokens, for the tokens that have one."""
+
+    def close(self) -> None:
+        """Release what the backend holds open (an SSH connection); the default holds nothing."""

@@ -1,0 +1,204 @@
+"""Registries of operator kinds and compute backends, and the problems found building them.
+
+A name registered once maps to its :class:`Registration`. A name registered by two plugins is
+a collision: neither wins, and looking it up raises a :class:`PluginError` naming both.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from matterstack.errors import PluginError
+from matterstack.plugins.catalog import providing_distribution
+from matterstack.plugins.settings import NoSettings
+
+NAME_RULE = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name as packaging compares them (``Matterstack_Ops.Slurm`` → ``matterstack-ops-slurm``)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@attrs.frozen
+class PluginInfo:
+    """Where a registered plugin comes from.
+
+    ``entry_point`` reads ``name = module`` for a plugin found through the ``matterstack``
+    entry-point group; it is None for core's built-ins and for plugins registered in-process.
+    """
+
+    name: str
+    distribution: str
+    version: str | None = None
+    entry_point: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``distribution version``, as shown to people."""
+        return f"{self.distribution} {self.version}" if self.version else self.distribution
+
+
+@attrs.frozen
+class PluginProblem:
+    """A plugin that failed to load or to register, or a name claimed by two plugins.
+
+    ``kind`` is ``load``, ``registration``, ``collision`` or ``not-found``; ``traceback`` is
+    kept for ``--debug`` when an exception caused the problem.
+    """
+
+    kind: str
+    what: str
+    fix: str
+    sources: tuple[PluginInfo, ...]
+    traceback: str | None = None
+
+    def error(self) -> PluginError:
+        """The problem as the one-line error a user sees."""
+        return PluginError(self.what, fix=self.fix)
+
+
+@attrs.frozen
+class Registration:
+    """One operator kind or compute backend: its factory, settings class and provider."""
+
+    name: str
+    factory: Callable[..., Any]
+    settings: type
+    distribution: str
+    version: str | None = None
+    plugin: str = ""
+
+    @property
+    def label(self) -> str:
+        """``distribution version`` of the provider, as shown to people."""
+        return f"{self.distribution} {self.version}" if self.version else self.distribution
+
+
+class Collector:
+    """The ``register`` callback one plugin's hook receives; checks and keeps each registration."""
+
+    def __init__(self, category: str, source: PluginInfo):
+        self.category = category
+        self.source = source
+        self.registrations: list[Registration] = []
+
+    def __call__(self, name: str, factory: Callable[..., Any], settings: type | None = None) -> None:
+        where = f"{self.source.label} registers {self.category} {name!r}"
+        if not isinstance(name, str) or not NAME_RULE.match(name):
+            raise PluginError(f"{where}: a name is lower-case letters, digits and '_', starting with a letter")
+        if not callable(factory):
+            raise PluginError(f"{where}: the factory {factory!r} is not callable")
+        if settings is None:
+            settings = NoSettings
+        elif not (isinstance(settings, type) and attrs.has(settings)):
+            raise PluginError(f"{where}: settings must be an attrs class, not {settings!r}")
+        self.registrations.append(
+            Registration(name, factory, settings, self.source.distribution, self.source.version, self.source.name)
+        )
+
+    def __repr__(self) -> str:
+        return f"<register {self.category} for {self.source.label}>"
+
+
+class Registry(Mapping[str, Registration]):
+    """Every registration of one category (``operator kind`` or ``compute backend``) by name.
+
+    Iteration, ``in`` and ``get`` see only names registered exactly once. ``registry[name]``
+    raises :class:`PluginError` for a collision or an unknown name, saying what is installed
+    and, for a name a first-party distribution provides, what to ``pip install``.
+    """
+
+    def __init__(self, category: str, registrations: Iterable[Registration], load_problems: Iterable[PluginProblem] = ()):
+        self.category = category
+        self.registrations = tuple(registrations)
+        self._load_problems = tuple(load_problems)
+        by_name: dict[str, list[Registration]] = {}
+        for registration in self.registrations:
+            by_name.setdefault(registration.name, []).append(registration)
+        self._unique = {name: regs[0] for name, regs in by_name.items() if len(regs) == 1}
+        self.collisions = {name: tuple(regs) for name, regs in by_name.items() if len(regs) > 1}
+
+    def __getitem__(self, name: str) -> Registration:
+        if name in self._unique:
+            return self._unique[name]
+        raise self.missing(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._unique
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The registration of ``name`` if it is registered exactly once, else ``default``."""
+        return self._unique.get(name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._unique))
+
+    def __len__(self) -> int:
+        return len(self._unique)
+
+    def collision_problems(self) -> list[PluginProblem]:
+        """One problem per name that more than one plugin registers."""
+        return [self._collision(name) for name in sorted(self.collisions)]
+
+    def _collision(self, name: str) -> PluginProblem:
+        regs = self.collisions[name]
+        labels = " and ".join(r.label for r in regs)
+        return PluginProblem(
+            kind="collision",
+            what=f"{self.category} {name!r} is registered by more than one distribution: {labels}",
+            fix="uninstall all but one of them, or choose one with MATTERSTACK_LOAD_PLUGINS",
+            sources=tuple(PluginInfo(r.plugin, r.distribution, r.version) for r in regs),
+        )
+
+    def missing(self, name: str) -> PluginError:
+        """The error for looking up ``name`` when it is not registered exactly once."""
+        if name in self.collisions:
+            return self._collision(name).error()
+        provider = providing_distribution(name)
+        if provider:
+            for problem in self._load_problems:
+                if any(canonical_name(s.distribution) == provider for s in problem.sources):
+                    return PluginError(f"{self.category} {name!r} is unavailable: {problem.what}", fix=problem.fix)
+        installed = ", ".join(self) or "none"
+        what = f"{self.category} {name!r} is not provided by any installed distribution (installed: {installed})"
+        if provider:
+            fix = f"pip install {provider}"
+        elif self._load_problems:
+            fix = f"check the name; {len(self._load_problems)} plugin(s) failed to load, see `matterstack plugins`"
+        else:
+            fix = "check the name, or install the distribution that provides it"
+        return PluginError(what, fix=fix)
+
+
+@attrs.frozen
+class LazyFactory:
+    """A factory that imports ``"module:attribute"`` when first called, then calls it.
+
+    Keeps registration modules tiny: heavy imports (fabric, HTTP clients) happen only when an
+    operator or backend is really built. A missing module raises :class:`PluginError`.
+    """
+
+    target: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        module_name, _, attribute = self.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if not (module_name == missing or module_name.startswith(missing + ".")):
+                raise
+            raise PluginError(
+                f"{self.target} is not implemented in this version (no module {module_name!r})",
+                fix="upgrade the distribution that provides it",
+            ) from exc
+        implementation = getattr(module, attribute, None)
+        if implementation is None:
+            raise PluginError(f"{self.target} is not implemented in this version ({module_name} has no {attribute!r})")
+        return implementation(*args, **kwargs)

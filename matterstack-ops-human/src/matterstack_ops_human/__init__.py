@@ -1,0 +1,12 @@
+"""Operator kinds for people in the loop: ``human`` and ``manual_hpc`` (see ``register``)."""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str) -> str:
+    # The version is read from the installed metadata on first use, not at import.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("matterstack-ops-human")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

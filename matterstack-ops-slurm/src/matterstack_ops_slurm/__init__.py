@@ -1,0 +1,12 @@
+"""Slurm compute backends for MatterStack: ``slurm`` and ``hpc_yaml`` (see ``register``)."""
+
+from __future__ import annotations
+
+
+def __getattr__(name: str) -> str:
+    # The version is read from the installed metadata on first use, not at import.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("matterstack-ops-slurm")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

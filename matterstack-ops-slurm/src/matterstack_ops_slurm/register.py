@@ -1,0 +1,60 @@
+"""Registers the ``slurm`` and ``hpc_yaml`` compute backends with MatterStack.
+
+Kept tiny on purpose: the backends (and fabric) are imported only when one is built.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from matterstack.plugins import LazyFactory, hookimpl, setting
+
+
+@attrs.frozen
+class SshSettings:
+    """How to reach the cluster's login node. Keys or the agent only: no passwords here."""
+
+    host: str = setting(help="login node host name (an alias from ~/.ssh/config works)")
+    user: str | None = setting(None, help="remote user (default: from ~/.ssh/config or the local user)")
+    port: int = setting(22, help="SSH port")
+    key_path: str | None = setting(None, help="private key file (default: the agent or the default keys)")
+    known_hosts: str | None = setting(None, help="known_hosts file to check the host key against (default: ~/.ssh/known_hosts)")
+    accept_new_host_key: bool = setting(False, help="trust a host key seen for the first time (default: refuse it)")
+
+
+@attrs.frozen
+class SlurmDefaults:
+    """Job defaults; a task's own resources win over these."""
+
+    partition: str | None = setting(None, help="sbatch --partition")
+    account: str | None = setting(None, help="sbatch --account")
+    qos: str | None = setting(None, help="sbatch --qos")
+    time: str | None = setting(None, help="sbatch --time, e.g. 02:00:00")
+    nodes: int | None = setting(None, help="sbatch --nodes")
+    ntasks: int | None = setting(None, help="sbatch --ntasks")
+    cpus_per_task: int | None = setting(None, help="sbatch --cpus-per-task")
+    memory_gb: float | None = setting(None, help="sbatch --mem, in GB")
+    gpus: int | None = setting(None, help="sbatch --gres=gpu:N")
+    modules: list[str] = setting(factory=list, help="lines run before the command, e.g. 'module load vasp'")
+
+
+@attrs.frozen
+class SlurmBackendSettings:
+    """Backend ``slurm``: jobs through sbatch, on this machine or over SSH."""
+
+    workspace_root: str = setting(help="remote folder under which job work directories are made")
+    ssh: SshSettings | None = setting(None, help="how to reach the login node (absent: run Slurm commands locally)")
+    slurm: SlurmDefaults = setting(factory=SlurmDefaults, help="job defaults")
+
+
+@attrs.frozen
+class HpcYamlBackendSettings:
+    """Backend ``hpc_yaml``: a legacy MatterStack cluster file, read as a slurm backend."""
+
+    path: str = setting(help="the cluster YAML file, relative to operators.yaml")
+
+
+@hookimpl
+def matterstack_compute_backends(register):
+    register("slurm", LazyFactory("matterstack_ops_slurm.backend:SlurmBackend"), settings=SlurmBackendSettings)
+    register("hpc_yaml", LazyFactory("matterstack_ops_slurm.hpc_yaml:HpcYamlBackend"), settings=HpcYamlBackendSettings)

@@ -1,0 +1,47 @@
+"""Sessions: ``tests`` (the whole suite against wheels of the four distributions), ``bench``
+(every benchmark in bench/), ``demo`` (install and try MatterStack)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
+DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-human", "matterstack-ops-experiment")
+TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis")
+
+nox.options.sessions = ["tests"]
+
+
+def install_from_wheelhouse(session: nox.Session, *extra: str) -> None:
+    """Build wheels of the four distributions and every dependency (plus hatchling, so tests
+    can build plugin distributions offline), then install from those wheels only."""
+    session.run(
+        "python", "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(WHEELHOUSE),
+        *(str(ROOT / name) for name in DISTRIBUTIONS), "hatchling", *extra,
+    )
+    session.install("--no-index", "--find-links", str(WHEELHOUSE), *DISTRIBUTIONS, *extra)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the suite (``pytest -n 2``; arguments after ``--`` are added) on installed wheels."""
+    install_from_wheelhouse(session, *TEST_DEPENDENCIES)
+    session.run("pytest", "-n", "2", *session.posargs, env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run every ``bench/bench_*.py`` in turn with this session's interpreter."""
+    install_from_wheelhouse(session)
+    for script in sorted((ROOT / "bench").glob("bench_*.py")):
+        session.run("python", str(script))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Install MatterStack and check the installation."""
+    install_from_wheelhouse(session)
+    session.run("matterstack", "self-test")

@@ -1,0 +1,74 @@
+"""Real pip installs into brand-new virtual environments, offline from the wheelhouse:
+a site installs only what it needs, and a broken plugin never takes the command down."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+from installs import clean_env
+
+BROKEN_PYPROJECT = """
+    [build-system]
+    requires = ["hatchling"]
+    build-backend = "hatchling.build"
+
+    [project]
+    name = "matterstack-test-broken"
+    version = "0.1"
+
+    [project.entry-points.matterstack]
+    broken = "matterstack_test_broken.register"
+
+    [tool.hatch.build.targets.wheel]
+    packages = ["matterstack_test_broken"]
+"""
+
+
+def write_broken_distribution(folder: Path) -> Path:
+    """A plugin distribution's source tree whose registration module raises on import."""
+    package = folder / "matterstack_test_broken"
+    package.mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(textwrap.dedent(BROKEN_PYPROJECT))
+    (package / "__init__.py").write_text("")
+    (package / "register.py").write_text('raise ImportError("needs the vendor SDK, which is not installed")\n')
+    return folder
+
+
+def plugins_report(venv) -> dict:
+    result = venv.run("matterstack", "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_uninstalling_the_slurm_distribution_removes_its_backends_and_self_test_still_passes(fresh_venv):
+    before = plugins_report(fresh_venv)
+    assert "slurm" in {b for p in before["plugins"] for b in p["compute_backends"]}
+
+    fresh_venv.pip("uninstall", "-y", "matterstack-ops-slurm")
+
+    after = plugins_report(fresh_venv)
+    backends = {b for p in after["plugins"] for b in p["compute_backends"]}
+    assert backends == {"local", "profile"}
+    assert "matterstack-ops-slurm" not in {p["distribution"] for p in after["plugins"]}
+    self_test = fresh_venv.run("matterstack", "self-test")
+    assert self_test.returncode == 0, self_test.stdout + self_test.stderr
+
+
+def test_a_broken_plugin_distribution_is_reported_by_name_and_breaks_nothing(fresh_venv, wheelhouse, tmp_path):
+    source = write_broken_distribution(tmp_path / "broken-src")
+    fresh_venv.pip("install", "--no-index", "--find-links", str(wheelhouse), str(source))
+
+    report = plugins_report(fresh_venv)
+    self_test = fresh_venv.run("matterstack", "self-test")
+    strict = fresh_venv.run("matterstack", "plugins", env=clean_env(MATTERSTACK_STRICT_PLUGINS="1"))
+
+    (problem,) = report["problems"]
+    assert problem["message"].startswith("matterstack-test-broken 0.1: entry point 'broken = matterstack_test_broken.register'")
+    assert "ImportError: needs the vendor SDK" in problem["message"]
+    assert len(report["plugins"]) == 4
+    assert self_test.returncode == 0
+    assert any(line.startswith("warn") and "matterstack-test-broken 0.1" in line for line in self_test.stdout.splitlines())
+    assert strict.returncode == 2
+    assert strict.stderr.startswith("Error: matterstack-test-broken 0.1: ") and strict.stderr.count("\n") == 1

@@ -1,0 +1,54 @@
+"""Fixtures shared by the whole suite: plugin distributions made on the fly, the installed
+``matterstack`` command, and brand-new virtual environments installed from the wheelhouse."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from installs import DISTRIBUTIONS, PluginPath, Venv
+
+
+@pytest.fixture
+def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginPath:
+    """Plugin distributions visible to this process (on ``sys.path``) and to subprocesses."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    path = PluginPath(folder)
+    yield path
+    for module in path.modules:
+        sys.modules.pop(module, None)
+    importlib.invalidate_caches()
+
+
+@pytest.fixture
+def matterstack_command() -> list[str]:
+    """The installed ``matterstack`` console script of the interpreter running the tests."""
+    script = Path(sys.executable).parent / "matterstack"
+    assert script.exists(), f"no matterstack command beside {sys.executable}: install matterstack-core"
+    return [str(script)]
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """The folder of wheels ``nox -s tests`` builds: the local distributions and all their deps."""
+    value = os.environ.get("MATTERSTACK_TEST_WHEELHOUSE")
+    if not value:
+        pytest.fail("MATTERSTACK_TEST_WHEELHOUSE is not set: run the suite through `nox -s tests`", pytrace=False)
+    return Path(value)
+
+
+@pytest.fixture
+def fresh_venv(tmp_path: Path, wheelhouse: Path) -> Venv:
+    """A brand-new virtual environment with the four MatterStack distributions installed
+    from the wheelhouse, offline (``--no-index``)."""
+    environment = Venv(tmp_path / "venv")
+    venv.EnvBuilder(with_pip=True).create(environment.path)
+    environment.pip("install", "--no-index", "--find-links", str(wheelhouse), *DISTRIBUTIONS)
+    return environment
