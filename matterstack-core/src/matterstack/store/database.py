@@ -1,0 +1,92 @@
+"""The connection underneath a :class:`~matterstack.store.StateStore`.
+
+Reads go through ``sqlite_utils.Database.query`` (rows as dicts, so columns are read by
+name whatever their order in the file). Writes are explicit ``BEGIN IMMEDIATE`` ...
+``COMMIT`` transactions, one per batch, with ``executemany`` on the hot paths.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from matterstack.errors import StoreError
+from matterstack.store.rows import DecodedRecords
+
+IDS_PARAMETER = "(SELECT value FROM json_each(?))"
+"""SQL for ``IN`` over a list of ids passed as one JSON parameter (no 999-variable limit)."""
+
+
+def ids_parameter(ids: Iterable[str]) -> str:
+    """The JSON text bound to :data:`IDS_PARAMETER`."""
+    return json.dumps(list(ids))
+
+
+class StoreDatabase:
+    """One open connection to a state database and the transaction discipline around it."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, *, readonly: bool, run_id: str):
+        self.db = sqlite_utils.Database(connection, recursive_triggers=False, execute_plugins=False)
+        self._path = path
+        self._readonly = readonly
+        self._run_id = run_id
+        self._decoded = DecodedRecords()
+
+    @property
+    def path(self) -> Path:
+        """The ``state.sqlite`` file."""
+        return self._path
+
+    @property
+    def readonly(self) -> bool:
+        """Whether this store refuses writes."""
+        return self._readonly
+
+    @property
+    def run_id(self) -> str:
+        """The id of the run this database belongs to."""
+        return self._run_id
+
+    def _select(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def _iter_select(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        return self.db.query(sql, params)
+
+    def _iter_values(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        """Rows as tuples, for hot paths whose SQL names every column it selects."""
+        return self.db.conn.execute(sql, params)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any error rolls it back and leaves the database as it was."""
+        if self._readonly:
+            raise StoreError(
+                "the state database was opened read-only",
+                where=str(self._path),
+                fix="open it without readonly=True (take the run lock first)",
+            )
+        connection = self.db.conn
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+            connection.execute("COMMIT")
+        except BaseException as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(
+                    f"write refused by SQLite ({exc}); nothing was changed",
+                    where=str(self._path),
+                    fix="check the disk and `PRAGMA integrity_check`; report it if it persists",
+                ) from exc
+            raise
+
+    def _refuse(self, what: str, fix: str) -> StoreError:
+        return StoreError(what, where=f"run {self._run_id} ({self._path})", fix=fix)

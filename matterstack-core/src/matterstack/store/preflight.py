@@ -1,0 +1,187 @@
+"""Checks made before SQLite is allowed to write to a state database file.
+
+Opening a file read-write can leave ``-wal``/``-shm``/``-journal`` files behind or rewrite
+its header. Everything that can be refused (a network filesystem, a file that is not a
+SQLite database, a truncated one, one from a newer MatterStack, a read-only directory) is
+therefore decided here, from the raw header and an ``immutable`` read-only connection that
+writes nothing, so a refused file stays byte-identical.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import attrs
+
+from matterstack.errors import StoreError
+from matterstack.store.schema import SCHEMA_VERSION
+
+MOUNTS_FILE = Path("/proc/self/mounts")
+"""Where the mount table is read from (Linux)."""
+
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb3",
+        "smbfs",
+        "fuse.sshfs",
+        "sshfs",
+        "9p",
+        "ceph",
+        "fuse.ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "lustre",
+        "afs",
+        "davfs",
+        "fuse.davfs2",
+    }
+)
+"""Filesystem types on which SQLite's WAL mode (shared memory, locks) does not work."""
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+_MATTERSTACK_TABLES = frozenset({"schema_info", "runs", "tasks"})
+
+
+@attrs.frozen
+class DatabaseFile:
+    """What the header and ``schema_info`` of an existing state database say."""
+
+    path: Path
+    schema_version: int
+
+
+def _unescape_mount_point(text: str) -> str:
+    # /proc/self/mounts writes space, tab, newline and backslash as octal escapes.
+    for escaped, plain in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        text = text.replace(escaped, plain)
+    return text
+
+
+def filesystem_type(path: Path, mounts: str) -> str | None:
+    """The type of the filesystem holding ``path``: the longest mount point above it."""
+    target = os.path.realpath(path)
+    best, best_type = "", None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount_point = _unescape_mount_point(fields[1])
+        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
+        if inside and len(mount_point) >= len(best):
+            best, best_type = mount_point, fields[2]
+    return best_type
+
+
+def check_local_disk(path: Path) -> None:
+    """Refuse a database on a network filesystem: WAL needs shared memory and real locks."""
+    try:
+        mounts = MOUNTS_FILE.read_text()
+    except OSError:
+        return
+    fs_type = filesystem_type(path, mounts)
+    if fs_type in NETWORK_FILESYSTEMS:
+        raise StoreError(
+            f"the state database is on a network filesystem ({fs_type}); "
+            "SQLite's WAL mode needs a local disk",
+            where=str(path),
+            fix="put the workspace's runs/ folder on a local disk (not NFS, SMB, sshfs, ...)",
+        )
+
+
+def _header_problem(path: Path) -> str | None:
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        header = handle.read(_HEADER_SIZE)
+    if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
+        return "is not a SQLite database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    page_count = int.from_bytes(header[28:32], "big")
+    # The in-header page count is only trustworthy when its "valid-for" stamp matches.
+    if header[24:28] == header[92:96] and page_count and size < page_count * page_size:
+        return f"is truncated ({size} of {page_count * page_size} bytes)"
+    return None
+
+
+def read_only_uri(path: Path) -> str:
+    """A URI opening ``path`` without creating any side file.
+
+    ``immutable`` skips locking and the WAL index, so it is used only when no ``-wal`` file
+    exists (nothing is pending); otherwise a plain read-only open reads the WAL too.
+    """
+    wal = Path(f"{path}-wal")
+    mode = "mode=ro" if wal.exists() else "immutable=1"
+    return f"{path.resolve().as_uri()}?{mode}"
+
+
+def inspect(path: Path) -> DatabaseFile:
+    """Read the schema version of an existing state database, refusing what we cannot open."""
+    if not path.is_file():
+        raise StoreError(
+            "no state database here" if not path.exists() else "is not a file",
+            where=str(path),
+            fix="check the run id or path; `matterstack init` creates a run",
+        )
+    problem = _header_problem(path)
+    if problem is not None:
+        raise StoreError(
+            f"{problem}, so it is not a MatterStack state database",
+            where=str(path),
+            fix="restore state.sqlite from a backup or start a new run",
+        )
+    try:
+        connection = sqlite3.connect(read_only_uri(path), uri=True)
+        try:
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+            version_rows = (
+                connection.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchall()
+                if _MATTERSTACK_TABLES <= tables
+                else []
+            )
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"is corrupt ({exc})",
+            where=str(path),
+            fix="restore state.sqlite from a backup or start a new run",
+        ) from exc
+    version_text = version_rows[0][0] if version_rows else None
+    if version_text is None or not str(version_text).isdigit() or int(version_text) < 1:
+        raise StoreError(
+            "is a SQLite database but not a MatterStack state database (no schema version)",
+            where=str(path),
+            fix="point MatterStack at a run folder's state.sqlite",
+        )
+    version = int(version_text)
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"was written by a newer MatterStack (schema v{version}; this version reads up to "
+            f"v{SCHEMA_VERSION})",
+            where=str(path),
+            fix="upgrade matterstack-core to open this run",
+        )
+    return DatabaseFile(path=path, schema_version=version)
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a file SQLite could not write, or whose folder cannot hold ``-wal``/``-shm``."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(
+            "is in a read-only folder (SQLite needs to create state.sqlite-wal and -shm beside it)",
+            where=str(path),
+            fix="make the run folder writable, or use a read-only command (status, explain)",
+        )
+    if not os.access(path, os.W_OK):
+        raise StoreError(
+            "is read-only",
+            where=str(path),
+            fix="make the file writable, or use a read-only command (status, explain)",
+        )
