@@ -1,0 +1,92 @@
+"""Run control commands: ``pause``, ``resume``, ``cancel``, ``revive``, ``rerun``,
+``cancel-attempt``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from matterstack.cli.runs import WorkspacesRoot, handle_for
+
+RunArg = typer.Argument(..., help="Run id.")
+
+
+def _echo(result) -> None:
+    for message in result.messages:
+        typer.echo(message)
+    typer.echo(f"Run status: {result.status.value}")
+
+
+def _with_registry(handle, action):
+    from matterstack.orchestrator.api import build_registry
+
+    registry = build_registry(handle)
+    try:
+        return action(registry)
+    finally:
+        registry.close()
+
+
+def pause(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
+    """Stop submitting new work; running work is still polled and collected."""
+    from matterstack.orchestrator import control
+
+    _echo(control.pause(handle_for(run, workspaces_root)))
+
+
+def resume(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
+    """Let a paused run submit again."""
+    from matterstack.orchestrator import control
+
+    _echo(control.resume(handle_for(run, workspaces_root)))
+
+
+def cancel(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
+    """Stop every active attempt through its operator and mark the run CANCELLED."""
+    from matterstack.orchestrator import control
+
+    handle = handle_for(run, workspaces_root)
+    _echo(_with_registry(handle, lambda registry: control.cancel(handle, registry)))
+
+
+def revive(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
+    """Move a finished run back to PENDING so ticks continue it."""
+    from matterstack.orchestrator import control
+
+    _echo(control.revive(handle_for(run, workspaces_root)))
+
+
+def rerun(
+    run: str = RunArg,
+    task: str = typer.Argument(..., help="Task id."),
+    recursive: bool = typer.Option(False, "--recursive", help="Also rerun every task that depends on it."),
+    force: bool = typer.Option(False, "--force", help="Cancel an active attempt first."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Give a task a new attempt; earlier attempts and their files stay as they are."""
+    from matterstack.orchestrator import control
+
+    handle = handle_for(run, workspaces_root)
+    _echo(_with_registry(handle, lambda registry: control.rerun(
+        handle, registry, task, recursive=recursive, force=force)))
+
+
+def cancel_attempt(
+    run: str = RunArg,
+    attempt: str = typer.Argument(..., help="Attempt id (see `matterstack attempts`)."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Stop one attempt through its operator and mark it CANCELLED."""
+    from matterstack.orchestrator import control
+
+    handle = handle_for(run, workspaces_root)
+    _echo(_with_registry(handle, lambda registry: control.cancel_attempt(handle, registry, attempt)))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the run control commands to the ``matterstack`` app."""
+    for name, fn in (("pause", pause), ("resume", resume), ("cancel", cancel), ("revive", revive),
+                     ("rerun", rerun), ("cancel-attempt", cancel_attempt)):
+        app.command(name)(fn)

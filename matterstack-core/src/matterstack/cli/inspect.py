@@ -1,0 +1,171 @@
+"""Read-only commands: ``status``, ``attempts``, ``explain``, ``export-evidence``, ``monitor``.
+
+They take no run lock, so they work while ``loop`` runs; a database from MatterStack 0.2.x
+is migrated on first open.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from matterstack.cli.runs import WorkspacesRoot, handle_for, open_store, root
+
+JsonFlag = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def _status_dict(store) -> dict:
+    run = store.get_run()
+    counts = {str(getattr(k, "value", k)): v for k, v in store.count_tasks_by_status().items()}
+    return {
+        "run_id": run.run_id,
+        "workspace_slug": run.workspace_slug,
+        "status": run.status.value,
+        "status_reason": run.status_reason,
+        "created_at": run.created_at.isoformat(),
+        "tasks": counts,
+        "active_attempts": len(store.active_attempts()),
+    }
+
+
+def status(
+    run: Optional[str] = typer.Argument(None, help="Run id; without one, every run of the project."),
+    as_json: bool = JsonFlag,
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Show a run's status and task counts (or a line per run)."""
+    if run is None:
+        from matterstack.orchestrator.handle import RunHandle
+        from matterstack.orchestrator.workspace import all_runs
+
+        rows = []
+        for run_dir in all_runs(root(workspaces_root)):
+            with open_store(RunHandle.from_run_dir(run_dir)) as store:
+                rows.append(_status_dict(store))
+        if as_json:
+            typer.echo(json.dumps(rows, indent=2))
+            return
+        for row in rows or []:
+            typer.echo(f"{row['run_id']}  {row['status']:<10} {row['workspace_slug']}  "
+                       + " ".join(f"{k}={v}" for k, v in sorted(row["tasks"].items())))
+        if not rows:
+            typer.echo("No runs found.")
+        return
+    with open_store(handle_for(run, workspaces_root)) as store:
+        row = _status_dict(store)
+    if as_json:
+        typer.echo(json.dumps(row, indent=2))
+        return
+    reason = f" ({row['status_reason']})" if row["status_reason"] else ""
+    typer.echo(f"Run {row['run_id']}: {row['status']}{reason}")
+    typer.echo(f"  workspace: {row['workspace_slug']}   created: {row['created_at']}")
+    typer.echo("  tasks: " + ", ".join(f"{v} {k}" for k, v in sorted(row["tasks"].items())))
+    typer.echo(f"  active attempts: {row['active_attempts']}")
+
+
+def attempts(
+    run: str = typer.Argument(..., help="Run id."),
+    task: str = typer.Argument(..., help="Task id."),
+    as_json: bool = JsonFlag,
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """List every attempt of a task, oldest first, with its operator key."""
+    from matterstack.orchestrator.observe import attempt_key
+
+    handle = handle_for(run, workspaces_root)
+    with open_store(handle) as store:
+        store.get_task(task)
+        rows = [
+            {
+                "attempt_index": a.attempt_index,
+                "attempt_id": a.attempt_id,
+                "status": a.status.value,
+                "operator_key": attempt_key(a),
+                "external_id": a.external_id,
+                "created_at": a.created_at.isoformat() if a.created_at else None,
+                "ended_at": a.ended_at.isoformat() if a.ended_at else None,
+                "reason": a.status_reason,
+                "path": a.relative_path,
+            }
+            for a in store.attempts_for_task(task)
+        ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo(f"Task {task} has no attempts yet.")
+    for r in rows:
+        typer.echo(f"#{r['attempt_index']} {r['attempt_id']}  {r['status']:<16} {r['operator_key'] or '-':<20} "
+                   f"external id {r['external_id'] or '-'}  {r['reason'] or ''}")
+
+
+def explain(
+    run: str = typer.Argument(..., help="Run id."),
+    as_json: bool = JsonFlag,
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Say what each unfinished task waits for, in the operator's words, and since when."""
+    from matterstack.orchestrator import explain as explaining
+    from matterstack.orchestrator.api import build_registry
+
+    handle = handle_for(run, workspaces_root)
+    registry = build_registry(handle)
+    try:
+        with open_store(handle) as store:
+            result = explaining.explain(handle, store, registry)
+    finally:
+        registry.close()
+    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else explaining.render(result))
+
+
+def export_evidence(
+    run: str = typer.Argument(..., help="Run id."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Rebuild evidence/bundle.json and evidence/report.md from the database."""
+    from matterstack.orchestrator.evidence import export_evidence as export
+
+    handle = handle_for(run, workspaces_root)
+    with open_store(handle) as store:
+        report = export(handle, store)
+    typer.echo(f"Evidence written: {report.parent / 'bundle.json'} and {report}")
+
+
+def monitor(
+    run: Optional[str] = typer.Argument(None, help="Run id; without one, every run."),
+    interval: float = typer.Option(2.0, "--interval", help="Seconds between refreshes."),
+    once: bool = typer.Option(False, "--once", help="Print one view and exit."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """A live view of runs' progress (read-only; Ctrl-C to leave)."""
+    from matterstack.cli.progress import render_line, snapshot
+    from matterstack.orchestrator.handle import RunHandle
+    from matterstack.orchestrator.workspace import all_runs
+
+    started = time.monotonic()
+    while True:
+        dirs = [handle_for(run, workspaces_root).root_path] if run else all_runs(root(workspaces_root))
+        lines = []
+        for run_dir in dirs:
+            handle = RunHandle.from_run_dir(run_dir)
+            with open_store(handle) as store:
+                counts, waiting = snapshot(store)
+                lines.append(f"{store.get_run().status.value:<10} " + render_line(handle.run_id, counts, waiting, started))
+        typer.echo("\n".join(lines) if lines else "No runs found.")
+        if once:
+            return
+        time.sleep(interval)
+        typer.echo("")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the read-only commands to the ``matterstack`` app."""
+    app.command("status")(status)
+    app.command("attempts")(attempts)
+    app.command("explain")(explain)
+    app.command("export-evidence")(export_evidence)
+    app.command("monitor")(monitor)

@@ -1,0 +1,68 @@
+"""The live progress line of ``loop`` and ``run``: counts by status, and what is waiting on
+which operator instance."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+
+from matterstack.orchestrator.observe import attempt_key
+
+_ORDER = ("COMPLETED", "FAILED", "SKIPPED", "CANCELLED", "RUNNING", "WAITING_EXTERNAL", "PENDING")
+_DONE = {"COMPLETED", "FAILED", "SKIPPED", "CANCELLED"}
+
+
+def snapshot(store) -> tuple[dict[str, int], dict[str, int]]:
+    """Task counts by status, and active attempts by operator key."""
+    counts = {str(getattr(k, "value", k)): v for k, v in store.count_tasks_by_status().items()}
+    waiting = Counter(attempt_key(a) or "?" for a in store.active_attempts())
+    return counts, dict(waiting)
+
+
+def render_line(run_id: str, counts: dict[str, int], waiting: dict[str, int], started: float,
+                width: int = 20) -> str:
+    total = sum(counts.values())
+    done = sum(n for status, n in counts.items() if status in _DONE)
+    filled = int(width * done / total) if total else width
+    bar = "■" * filled + "□" * (width - filled)
+    parts = [f"{s} {counts[s]}" for s in _ORDER if counts.get(s)]
+    elapsed = int(time.monotonic() - started)
+    line = (f"{run_id} [{bar}] {done}/{total} tasks  " + "  ".join(parts)
+            + f"  {elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}")
+    if waiting:
+        line += "  | waiting on " + ", ".join(f"{k}: {n}" for k, n in sorted(waiting.items()))
+    return line
+
+
+class ProgressPrinter:
+    """Redraws one line on a terminal; elsewhere prints a line only when it changes."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.started = time.monotonic()
+        self._last = None
+        self._tty = self.stream.isatty()
+
+    def show(self, run_id: str, store) -> None:
+        counts, waiting = snapshot(store)
+        line = render_line(run_id, counts, waiting, self.started)
+        key = (tuple(sorted(counts.items())), tuple(sorted(waiting.items())))
+        if self._tty:
+            self.stream.write("\r\x1b[2K" + line)
+            self.stream.flush()
+        elif key != self._last:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        self._last = key
+
+    def note(self, text: str) -> None:
+        if self._tty:
+            self.stream.write("\r\x1b[2K")
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self._tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,131 @@
+"""The compute operator shared by kinds ``local`` and ``hpc``: run ``task.command`` through a
+compute backend, in a work directory holding the task's staged files.
+
+``prepare`` stages the inputs into the attempt directory and writes ``manifest.json`` and
+``config_snapshot/``; ``submit`` hands a :class:`JobSpec` to the backend, tagged with the
+attempt token; ``poll`` asks the backend about all of the instance's jobs at once;
+``collect`` brings the outputs into the attempt directory (honouring ``download_patterns``)
+and records each file's sha256. Exit code 0 → COMPLETED; anything else → FAILED with the
+exit code and the tail of stderr in the reason.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matterstack.core.status import AttemptStatus
+from matterstack.plugins.interfaces import (
+    AttemptContext,
+    CollectResult,
+    JobSpec,
+    Observation,
+    Operator,
+    SubmitResult,
+)
+from matterstack.operators.staging import list_outputs, sha256_file, stage_files, write_manifest
+
+STDERR_TAIL_LINES = 5
+
+
+def stderr_tail(folder: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    """The last lines of ``stderr.log`` in ``folder``, on one line, for a failure reason."""
+    path = folder / "stderr.log"
+    if not path.is_file():
+        return ""
+    text = path.read_text(errors="replace").strip().splitlines()[-lines:]
+    return " | ".join(line.strip() for line in text if line.strip())
+
+
+class ComputeOperator(Operator):
+    """Runs compute attempts through one backend (``self.backend``)."""
+
+    backend = None
+
+    def job_spec(self, attempt: AttemptContext) -> JobSpec:
+        task = attempt.task
+        return JobSpec(
+            token=attempt.attempt_id,
+            command=task.command,
+            input_dir=attempt.attempt_dir,
+            relative_dir=f"{self.context.workspace_slug}/{attempt.run_id}/{task.task_id}/{attempt.attempt_id}",
+            env=dict(task.env),
+            cores=task.cores,
+            memory_gb=task.memory_gb,
+            gpus=task.gpus,
+            time_limit_minutes=task.time_limit_minutes,
+        )
+
+    def prepare(self, attempt: AttemptContext) -> None:
+        attempt.attempt_dir.mkdir(parents=True, exist_ok=True)
+        hashes = stage_files(attempt.task, attempt.attempt_dir)
+        write_manifest(attempt.task, attempt.attempt_dir, operator_key=self.key,
+                       token=attempt.attempt_id, hashes=hashes)
+
+    def submit(self, attempt: AttemptContext) -> SubmitResult:
+        job_id = self.backend.submit(self.job_spec(attempt))
+        return SubmitResult(external_id=job_id, status=AttemptStatus.SUBMITTED,
+                            reason=f"job {job_id} submitted to {self.key}")
+
+    def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:
+        by_job = {a.external_id: a for a in attempts if a.external_id}
+        seen = self.backend.poll_many(list(by_job))
+        out = {}
+        for job_id, job in seen.items():
+            attempt = by_job[job_id]
+            reason = job.reason
+            if job.status == AttemptStatus.FAILED and job.exit_code is not None:
+                tail = stderr_tail(self._output_dir(attempt))
+                reason = f"exit code {job.exit_code}" + (f": {tail}" if tail else "")
+                if job.native_state and job.native_state not in ("FAILED", "exited"):
+                    reason = f"{job.native_state}, {reason}"
+            out[attempt.attempt_id] = Observation(
+                status=job.status, external_id=job_id, reason=reason, exit_code=job.exit_code,
+                data={"native_state": job.native_state} if job.native_state else {},
+            )
+        return out
+
+    def reconcile(self, attempts: list[AttemptContext]) -> dict[str, Observation | None]:
+        found = self.backend.find_by_token([a.attempt_id for a in attempts])
+        return {
+            a.attempt_id: (Observation(AttemptStatus.SUBMITTED, external_id=found[a.attempt_id],
+                                       reason="found by its token after an interrupted submission")
+                           if a.attempt_id in found else None)
+            for a in attempts
+        }
+
+    def collect(self, attempt: AttemptContext) -> CollectResult:
+        patterns = attempt.task.download_patterns
+        if attempt.external_id:
+            include = (patterns or {}).get("include")
+            exclude = (patterns or {}).get("exclude")
+            self.backend.fetch(attempt.external_id, attempt.attempt_dir, include, exclude)
+        staged = set(attempt.task.files)
+        outputs = {name: path for name, path in list_outputs(attempt.attempt_dir, patterns).items()
+                   if name not in staged}
+        return CollectResult(
+            files={name: name for name in outputs},
+            data={},
+            sha256={name: sha256_file(path) for name, path in outputs.items()},
+        )
+
+    def cancel(self, attempt: AttemptContext) -> None:
+        if attempt.external_id:
+            self.backend.cancel(attempt.external_id)
+        else:
+            for job_id in self.backend.find_by_token([attempt.attempt_id]).values():
+                self.backend.cancel(job_id)
+
+    def describe_wait(self, attempt: AttemptContext) -> str:
+        if not attempt.external_id:
+            return f"submission to {self.key} (not yet confirmed)"
+        job = self.backend.poll_many([attempt.external_id]).get(attempt.external_id)
+        state = job.native_state or job.status.value if job else "unknown"
+        detail = f" ({job.reason})" if job and job.reason else ""
+        return f"job {attempt.external_id} {state}{detail} on {self.key}"
+
+    def close(self) -> None:
+        if self.backend is not None:
+            self.backend.close()
+
+    def _output_dir(self, attempt: AttemptContext) -> Path:
+        return attempt.attempt_dir

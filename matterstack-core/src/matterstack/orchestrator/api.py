@@ -1,0 +1,113 @@
+"""The public Python API of runs: ``initialize_run``, ``step_run``, ``run_until_completion``.
+
+A workspace's ``main.py`` (or a notebook) drives runs with these; the CLI is built on them.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from matterstack.core.records import Run, utc_now
+from matterstack.core.status import RunStatus
+from matterstack.errors import ConfigError, WorkflowError
+from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.registry import OperatorRegistry, embedded_default_wiring
+from matterstack.plugins.interfaces import OperatorContext
+from matterstack.orchestrator.tick import TickReport, tick
+
+__all__ = ["RunHandle", "initialize_run", "step_run", "run_until_completion", "build_registry", "step_once"]
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """``YYYYMMDD_HHMMSS_<8 hex>`` in UTC, as MatterStack has always named runs."""
+    now = now or datetime.now(timezone.utc)
+    return f"{now:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
+
+
+def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None, *,
+                   workspace_path=None) -> RunHandle:
+    """Create a run of ``campaign`` and record its first iteration (``plan(None)``).
+
+    The run directory is ``<base_path>/<workspace_slug>/runs/<run_id>`` (or
+    ``<workspace_path>/runs/<run_id>``). The plan is validated before anything is written,
+    so a bad workflow leaves no half-made run behind.
+    """
+    from matterstack.store import StateStore
+
+    run_id = run_id or new_run_id()
+    folder = Path(workspace_path) if workspace_path else Path(base_path) / workspace_slug
+    run_dir = (folder / "runs" / run_id).resolve()
+    if run_dir.exists():
+        raise ConfigError(f"run {run_id} already exists", where=str(run_dir),
+                          fix="choose another run id or omit it")
+    try:
+        workflow = campaign.plan(None)
+    except Exception as exc:
+        raise WorkflowError(f"plan(None) raised {type(exc).__name__}: {exc}",
+                            where=f"workspace {workspace_slug}",
+                            fix="fix the campaign's plan() (run with --debug for the traceback)") from exc
+    tasks = []
+    if workflow is not None:
+        workflow.validate(known_task_ids=set())
+        tasks = list(workflow)
+    run_dir.mkdir(parents=True)
+    run = Run(run_id=run_id, workspace_slug=workspace_slug, root_path=str(run_dir),
+              created_at=utc_now(), status=RunStatus.PENDING)
+    with StateStore.create(run_dir / "state.sqlite", run) as store:
+        store.add_tasks(tasks)
+    return RunHandle(run_id=run_id, workspace_slug=workspace_slug, root_path=run_dir)
+
+
+def build_registry(handle: RunHandle, wiring=None, *, host=None) -> OperatorRegistry:
+    """The operator registry for a run: ``wiring`` if given, else the embedded default;
+    operators come from ``host`` (default: the process's plugin host)."""
+    from matterstack.plugins.host import get_plugin_host
+
+    host = host or get_plugin_host()
+    wiring = wiring or embedded_default_wiring(host)
+
+    def context() -> OperatorContext:
+        return OperatorContext(run_id=handle.run_id, run_dir=handle.root_path,
+                               workspace_slug=handle.workspace_slug, host=host)
+
+    return OperatorRegistry(wiring, host, context)
+
+
+def step_once(handle: RunHandle, campaign, registry=None) -> TickReport:
+    """One tick under the run lock; returns what it did. ``RunLockedError`` if another
+    process is stepping the run."""
+    from matterstack.store import RunLock, StateStore
+
+    owned = registry is None
+    registry = registry or build_registry(handle)
+    try:
+        with RunLock(handle.root_path):
+            with StateStore.open(handle.db_path) as store:
+                return tick(handle, campaign, store, registry)
+    finally:
+        if owned:
+            registry.close()
+
+
+def step_run(handle: RunHandle, campaign, registry=None) -> RunStatus:
+    """One tick of the run; returns the run's status afterwards."""
+    return step_once(handle, campaign, registry).status
+
+
+def run_until_completion(handle: RunHandle, campaign, poll_interval: float = 1.0,
+                         registry=None) -> RunStatus:
+    """Tick until the run is COMPLETED, FAILED or CANCELLED, sleeping between ticks that
+    did nothing new."""
+    registry = registry or build_registry(handle)
+    try:
+        while True:
+            report = step_once(handle, campaign, registry)
+            if report.status.is_terminal:
+                return report.status
+            if not (report.submitted or report.finished or report.planned):
+                time.sleep(poll_interval)
+    finally:
+        registry.close()

@@ -1,0 +1,169 @@
+"""Run control: pause, resume, cancel, revive, rerun and cancel-attempt.
+
+Each takes the run lock like a tick, so it never races a running ``step``. Cancelling
+really stops the external work through the attempt's operator; an instance that cannot be
+reached leaves its attempts as they were and the command says so, rather than marking work
+cancelled that may still be running.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from matterstack.core.status import AttemptStatus, RunStatus, TaskStatus
+from matterstack.core.transitions import check_run_transition
+from matterstack.errors import MatterStackError, OperatorError, WorkflowError
+from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.observe import attempt_key
+from matterstack.orchestrator.tickstate import TickState
+
+
+@attrs.frozen
+class ControlResult:
+    """What a control command changed, in words for the person who typed it."""
+
+    status: RunStatus
+    messages: tuple[str, ...] = ()
+
+
+def _locked(handle: RunHandle):
+    from matterstack.store import RunLock, StateStore
+
+    class _Session:
+        def __enter__(self):
+            self.lock = RunLock(handle.root_path).__enter__()
+            try:
+                self.store = StateStore.open(handle.db_path)
+            except BaseException:
+                self.lock.release()
+                raise
+            return self.store
+
+        def __exit__(self, *exc):
+            self.store.close()
+            self.lock.__exit__(*exc)
+
+    return _Session()
+
+
+def _set_run_status(store, new: RunStatus, reason: str) -> None:
+    check_run_transition(store.get_run().status, new, reason)
+    store.set_run_status(new, reason)
+
+
+def pause(handle: RunHandle) -> ControlResult:
+    """Stop submitting new work; active attempts are still polled and collected."""
+    with _locked(handle) as store:
+        _set_run_status(store, RunStatus.PAUSED, "paused by user")
+        return ControlResult(RunStatus.PAUSED, ("paused: running work goes on, nothing new starts",))
+
+
+def resume(handle: RunHandle) -> ControlResult:
+    """Let a paused run submit again."""
+    with _locked(handle) as store:
+        _set_run_status(store, RunStatus.RUNNING, "resumed by user")
+        return ControlResult(RunStatus.RUNNING, ("resumed",))
+
+
+def revive(handle: RunHandle, reason: str | None = None) -> ControlResult:
+    """Move a finished run back to PENDING so ticks continue it; skipped tasks are looked
+    at again."""
+    with _locked(handle) as store:
+        return _revive(store, reason)
+
+
+def _revive(store, reason: str | None) -> ControlResult:
+    previous = store.get_run().status
+    if not previous.is_terminal:
+        raise WorkflowError(f"run is {previous.value}, not finished", where=f"run {store.get_run().run_id}",
+                            fix="revive only COMPLETED, FAILED or CANCELLED runs")
+    store.set_run_status(RunStatus.PENDING, reason or f"revived from {previous.value}")
+    skipped = [t for t, s in store.task_statuses().items() if s == TaskStatus.SKIPPED]
+    if skipped:
+        store.reset_tasks(skipped, "run revived: dependencies are looked at again")
+    return ControlResult(RunStatus.PENDING, (f"revived: {previous.value} → PENDING",))
+
+
+def cancel(handle: RunHandle, registry) -> ControlResult:
+    """Stop every active attempt through its operator, then mark the run CANCELLED."""
+    with _locked(handle) as store:
+        check_run_transition(store.get_run().status, RunStatus.CANCELLED, "cancelled by user")
+        state = TickState(handle=handle, store=store, registry=registry)
+        failures = _cancel_attempts(state, store.active_attempts(), "run cancelled by user")
+        state.commit(registry.host)
+        if failures:
+            raise OperatorError(
+                "could not stop every attempt: " + "; ".join(failures),
+                where=f"run {handle.run_id}",
+                fix="run `matterstack cancel` again once the operators are reachable",
+            )
+        open_tasks = [t for t, s in store.task_statuses().items() if not TaskStatus(s).is_terminal]
+        store.set_task_statuses([(t, TaskStatus.CANCELLED, "run cancelled by user") for t in open_tasks])
+        _set_run_status(store, RunStatus.CANCELLED, "cancelled by user")
+        return ControlResult(RunStatus.CANCELLED, (f"cancelled: {state.finished} attempt(s) stopped",))
+
+
+def cancel_attempt(handle: RunHandle, registry, attempt_id: str) -> ControlResult:
+    """Stop one attempt through its operator and mark it CANCELLED."""
+    with _locked(handle) as store:
+        attempt = store.get_attempt(attempt_id)
+        if attempt.status.is_terminal:
+            raise WorkflowError(f"attempt {attempt_id} is already {attempt.status.value}",
+                                where=f"run {handle.run_id}", fix="nothing to cancel")
+        state = TickState(handle=handle, store=store, registry=registry)
+        failures = _cancel_attempts(state, [attempt], "cancelled by user")
+        state.commit(registry.host)
+        if failures:
+            raise OperatorError(failures[0], where=f"run {handle.run_id}",
+                                fix="try again once the operator is reachable")
+        return ControlResult(store.get_run().status, (f"attempt {attempt_id} cancelled",))
+
+
+def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
+          force: bool = False) -> ControlResult:
+    """Give ``task_id`` (and with ``recursive`` every task depending on it) a new attempt.
+
+    Earlier attempts and their directories stay as they are. A task whose attempt is still
+    active is refused unless ``force``, which cancels that attempt first. A finished run is
+    revived so the new attempt runs.
+    """
+    with _locked(handle) as store:
+        store.get_task(task_id)  # an unknown task is refused before anything changes
+        targets = [task_id] + (store.dependents(task_id, transitive=True) if recursive else [])
+        messages = []
+        active = [a for t in targets for a in store.attempts_for_task(t) if not a.status.is_terminal]
+        if active and not force:
+            busy = ", ".join(sorted({a.task_id for a in active}))
+            raise WorkflowError(f"task(s) {busy} have an active attempt", where=f"run {handle.run_id}",
+                                fix="wait for it, or pass --force to cancel it first")
+        if active:
+            state = TickState(handle=handle, store=store, registry=registry)
+            failures = _cancel_attempts(state, active, "cancelled for a forced rerun")
+            state.commit(registry.host)
+            if failures:
+                raise OperatorError("; ".join(failures), where=f"run {handle.run_id}",
+                                    fix="try again once the operator is reachable")
+        if store.get_run().status.is_terminal:
+            messages.extend(_revive(store, f"revived to rerun {task_id}").messages)
+        store.reset_tasks(targets, "rerun requested by user")
+        messages.append(f"rerun: {', '.join(targets)} will get a new attempt on the next tick")
+        return ControlResult(store.get_run().status, tuple(messages))
+
+
+def _cancel_attempts(state: TickState, attempts, reason: str) -> list[str]:
+    """Ask each attempt's operator to stop it; queue CANCELLED for those it stopped.
+
+    Returns one line per attempt that could not be stopped."""
+    failures = []
+    for attempt in attempts:
+        key = attempt_key(attempt)
+        context = state.contexts([attempt])[0]
+        try:
+            operator = state.registry.get(key) if key else None
+            if operator is not None:
+                operator.cancel(context)
+        except (OperatorError, MatterStackError) as exc:
+            failures.append(f"{attempt.task_id} ({key}): {exc.one_line()}")
+            continue
+        state.transition(attempt, AttemptStatus.CANCELLED, reason)
+    return failures

@@ -1,0 +1,111 @@
+"""The evidence bundle: ``evidence/bundle.json`` and ``evidence/report.md``, rebuilt from the
+state database alone (idempotent: the same database gives the same files)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from matterstack.core.operator_key import resolve_attempt_operator_key
+from matterstack.orchestrator.handle import RunHandle, write_atomic
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
+    """Everything a reviewer needs to trust the run, as one JSON-able dict."""
+    run = store.get_run()
+    tasks = []
+    for task in store.iter_tasks():
+        attempts = []
+        for attempt in store.attempts_for_task(task.task_id):
+            data = attempt.operator_data
+            resolved = resolve_attempt_operator_key(attempt.operator_key, data, attempt.operator_type)
+            attempts.append({
+                "attempt_id": attempt.attempt_id,
+                "attempt_index": attempt.attempt_index,
+                "status": attempt.status.value,
+                "operator_key": resolved.key,
+                "operator_key_source": resolved.source,
+                "external_id": attempt.external_id,
+                "reason": attempt.status_reason,
+                "created_at": _iso(attempt.created_at),
+                "submitted_at": _iso(attempt.submitted_at),
+                "ended_at": _iso(attempt.ended_at),
+                "artifact_path": attempt.relative_path,
+                "exit_code": data.get("exit_code"),
+                "files": _files(handle.root_path, data),
+            })
+        tasks.append({
+            "task_id": task.task_id,
+            "task_type": task.task_type,
+            "status": store.task_status(task.task_id).value,
+            "dependencies": sorted(task.dependencies),
+            "allow_failure": task.allow_failure,
+            "attempts": attempts,
+        })
+    return {
+        "run": {
+            "run_id": run.run_id,
+            "workspace_slug": run.workspace_slug,
+            "status": run.status.value,
+            "status_reason": run.status_reason,
+            "created_at": _iso(run.created_at),
+        },
+        "counts": {k.value if hasattr(k, "value") else k: v
+                   for k, v in sorted(store.count_tasks_by_status().items(), key=lambda kv: str(kv[0]))},
+        "tasks": tasks,
+        "wiring": wiring,
+    }
+
+
+def _files(run_dir: Path, data: dict) -> list[dict]:
+    """Collected files with their path relative to the run and their sha256."""
+    digests = data.get("output_sha256") or {}
+    out = []
+    for name, path in sorted((data.get("output_files") or {}).items()):
+        try:
+            relative = Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+        except ValueError:
+            relative = str(path)
+        out.append({"name": name, "path": relative, "sha256": digests.get(name)})
+    return out
+
+
+def render_report(bundle: dict) -> str:
+    """A person's view of the bundle: run summary, then one table row per attempt."""
+    run = bundle["run"]
+    lines = [
+        f"# Run {run['run_id']}",
+        "",
+        f"- workspace: `{run['workspace_slug']}`",
+        f"- status: **{run['status']}**" + (f" ({run['status_reason']})" if run["status_reason"] else ""),
+        f"- created: {run['created_at']}",
+        "- tasks: " + ", ".join(f"{n} {s}" for s, n in bundle["counts"].items()),
+        "",
+        "| task | attempt | status | operator | external id | ended | reason |",
+        "|---|---:|---|---|---|---|---|",
+    ]
+    for task in bundle["tasks"]:
+        if not task["attempts"]:
+            lines.append(f"| {task['task_id']} | – | {task['status']} | | | | |")
+        for a in task["attempts"]:
+            reason = (a["reason"] or "").replace("|", "\\|").replace("\n", " ")
+            lines.append(
+                f"| {task['task_id']} | {a['attempt_index']} | {a['status']} | {a['operator_key'] or ''} "
+                f"| {a['external_id'] or ''} | {a['ended_at'] or ''} | {reason} |"
+            )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def export_evidence(handle: RunHandle, store, wiring: dict | None = None) -> Path:
+    """Write ``evidence/bundle.json`` and ``evidence/report.md``; return the report's path."""
+    bundle = build_bundle(handle, store, wiring)
+    folder = handle.root_path / "evidence"
+    write_atomic(folder / "bundle.json", json.dumps(bundle, indent=2, sort_keys=True) + "\n")
+    report = folder / "report.md"
+    write_atomic(report, render_report(bundle))
+    return report

@@ -1,0 +1,124 @@
+"""``explain``: the run's frontier, what each unfinished task waits for, in the operator's
+words, and since when."""
+
+from __future__ import annotations
+
+import attrs
+
+from matterstack.core.records import utc_now
+from matterstack.core.status import RunStatus, TaskStatus
+from matterstack.errors import MatterStackError
+from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.observe import attempt_key
+from matterstack.orchestrator.tickstate import TickState
+
+
+RECENT_NOTES = 5
+
+
+@attrs.frozen
+class Waiting:
+    """One unfinished task and what it waits for."""
+
+    task_id: str
+    status: str
+    waits_for: str
+    operator_key: str | None = None
+    since: str | None = None
+
+
+@attrs.frozen
+class Explanation:
+    run_id: str
+    status: str
+    status_reason: str | None
+    frontier: tuple[Waiting, ...]
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict:
+        return attrs.asdict(self)
+
+
+def _age(moment) -> str:
+    if moment is None:
+        return ""
+    seconds = int((utc_now() - moment).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def explain(handle: RunHandle, store, registry) -> Explanation:
+    """What every unfinished task of the run waits for (read-only: no lock, no writes)."""
+    run = store.get_run()
+    state = TickState(handle=handle, store=store, registry=registry)
+    statuses = store.task_statuses()
+    frontier = []
+    active = {a.task_id: a for a in store.active_attempts()}
+    for task_id, status in statuses.items():
+        status = TaskStatus(status)
+        if status.is_terminal:
+            continue
+        attempt = active.get(task_id)
+        if attempt is not None:
+            frontier.append(_explain_attempt(state, attempt, status))
+            continue
+        task = store.get_task(task_id)
+        open_deps = [f"{d} ({TaskStatus(statuses[d]).value})" for d in sorted(task.dependencies)
+                     if d in statuses and not TaskStatus(statuses[d]).is_terminal]
+        if open_deps:
+            waits = "dependencies: " + ", ".join(open_deps)
+        elif run.status == RunStatus.PAUSED:
+            waits = "the run is paused (`matterstack resume` to start it)"
+        else:
+            waits = "ready: starts on the next tick when its operator has a free slot"
+        frontier.append(Waiting(task_id, status.value, waits))
+    recent = store.run_notes()[-RECENT_NOTES:]
+    notes = tuple(f"{n.at.isoformat()}: {n.text}" for n in recent) + tuple(_contact_notes(store))
+    return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes)
+
+
+def _explain_attempt(state: TickState, attempt, status: TaskStatus) -> Waiting:
+    key = attempt_key(attempt)
+    since = attempt.submitted_at or attempt.created_at
+    since_text = since.isoformat() if since else None
+    if key is None or not state.registry.has(key):
+        why = state.registry.missing_key_reason(key) if key else "no operator key recorded"
+        return Waiting(attempt.task_id, status.value, f"cannot be polled: {why}", key, since_text)
+    try:
+        operator = state.registry.get(key)
+        words = operator.describe_wait(state.contexts([attempt])[0])
+    except MatterStackError as exc:
+        words = f"{attempt.status.value} on {key}; operator unavailable: {exc.one_line()}"
+    if since is not None:
+        words = f"{words} (for {_age(since)})"
+    return Waiting(attempt.task_id, status.value, words, key, since_text)
+
+
+def _contact_notes(store):
+    """Instances that failed to answer more recently than they last answered."""
+    for key, contact in sorted(store.operator_contacts().items()):
+        if contact.last_error_at is None:
+            continue
+        if contact.last_ok_at is not None and contact.last_ok_at >= contact.last_error_at:
+            continue
+        last_ok = contact.last_ok_at.isoformat() if contact.last_ok_at else "never"
+        yield (f"{key}: unreachable since {contact.last_error_at.isoformat()}: {contact.last_error} "
+               f"(last successful contact: {last_ok})")
+
+
+def render(explanation: Explanation) -> str:
+    """The text ``matterstack explain`` prints."""
+    head = f"Run {explanation.run_id}: {explanation.status}"
+    if explanation.status_reason:
+        head += f" ({explanation.status_reason})"
+    lines = [head]
+    if not explanation.frontier:
+        lines.append("Nothing is waiting.")
+    for w in explanation.frontier:
+        lines.append(f"  {w.task_id} [{w.status}] waits for {w.waits_for}")
+    for note in explanation.notes:
+        lines.append(f"  note: {note}")
+    return "\n".join(lines)

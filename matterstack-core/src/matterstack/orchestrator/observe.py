@@ -1,0 +1,136 @@
+"""Tick phases that look outward: reconcile attempts left CREATED by a crash, and poll
+every active attempt, one ``poll`` call per operator instance.
+
+Each phase returns the transitions it wants recorded; the tick commits them in one
+transaction. Transient operator errors never change an attempt: they become notes that
+``step`` prints and the outage log that ``explain`` shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from matterstack.core.operator_key import resolve_attempt_operator_key
+from matterstack.core.records import Attempt
+from matterstack.core.status import AttemptStatus
+from matterstack.core.transitions import ATTEMPT_TRANSITIONS
+from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.orchestrator.tickstate import TickState
+
+
+def attempt_key(attempt: Attempt) -> str | None:
+    """The operator key an existing attempt belongs to (column → operator_data → legacy type)."""
+    return resolve_attempt_operator_key(
+        attempt.operator_key, attempt.operator_data, attempt.operator_type
+    ).key
+
+
+def group_by_key(attempts: list[Attempt]) -> dict[str | None, list[Attempt]]:
+    groups: dict[str | None, list[Attempt]] = defaultdict(list)
+    # A usable column decides alone, so each distinct column value is resolved once.
+    by_column: dict[str | None, str] = {}
+    for attempt in attempts:
+        key = by_column.get(attempt.operator_key)
+        if key is None:
+            key = attempt_key(attempt)
+            if resolve_attempt_operator_key(attempt.operator_key, None, None).key is not None:
+                by_column[attempt.operator_key] = key
+        groups[key].append(attempt)
+    return groups
+
+
+def usable_operator(state: TickState, key: str | None, attempts: list[Attempt]):
+    """The operator for ``key``, or None after noting why these attempts are left alone."""
+    if key is None or not state.registry.has(key):
+        ids = ", ".join(sorted(a.task_id for a in attempts))
+        what = "no operator key recorded" if key is None else state.registry.missing_key_reason(key)
+        state.note(f"{len(attempts)} attempt(s) left unchanged ({ids}): {what}")
+        return None
+    try:
+        return state.registry.get(key)
+    except MatterStackError as exc:
+        state.note(f"{key}: {exc.one_line()}; {len(attempts)} attempt(s) left unchanged")
+        return None
+
+
+def reconcile_created(state: TickState, attempts: list[Attempt]) -> list[Attempt]:
+    """Resolve attempts whose submission outcome is unknown.
+
+    The operator says whether the outside world already has each one (adopted, with its
+    external id); the rest are submitted again with the same token, which operators treat
+    idempotently. Returns the attempts that still need submitting.
+    """
+    resubmit: list[Attempt] = []
+    for key, group in group_by_key(attempts).items():
+        operator = usable_operator(state, key, group)
+        if operator is None:
+            continue
+        contexts = state.contexts(group)
+        try:
+            found = operator.reconcile(contexts)
+        except TransientOperatorError as exc:
+            state.outage(key, exc, len(group))
+            continue
+        for attempt in group:
+            observation = found.get(attempt.attempt_id)
+            if observation is None:
+                resubmit.append(attempt)
+            else:
+                state.transition(
+                    attempt,
+                    observation.status,
+                    observation.reason or "adopted after an interrupted submission",
+                    external_id=observation.external_id or attempt.external_id,
+                )
+    return resubmit
+
+
+def poll_active(state: TickState, attempts: list[Attempt]) -> None:
+    """Poll every submitted attempt and collect the finished ones."""
+    for key, group in group_by_key(attempts).items():
+        operator = usable_operator(state, key, group)
+        if operator is None:
+            continue
+        contexts = {c.attempt_id: c for c in state.contexts(group)}
+        try:
+            observations = operator.poll(list(contexts.values()))
+        except TransientOperatorError as exc:
+            state.outage(key, exc, len(group))
+            continue
+        state.contact(key)
+        for attempt in group:
+            observation = observations.get(attempt.attempt_id)
+            if observation is None:
+                continue
+            status = AttemptStatus(observation.status)
+            external_id = observation.external_id or attempt.external_id
+            if status == attempt.status and external_id == attempt.external_id:
+                continue
+            if status != attempt.status and status not in ATTEMPT_TRANSITIONS[attempt.status]:
+                continue  # a backwards report (a requeued job is queued again): same attempt
+            data = dict(attempt.operator_data)
+            reason = observation.reason or f"{key} reports {status.value}"
+            if status.is_terminal:
+                collected = _collect(state, operator, contexts[attempt.attempt_id], key)
+                if collected is None:
+                    continue  # transient trouble fetching results: poll again next tick
+                data.update(collected)
+            if observation.exit_code is not None:
+                data["exit_code"] = observation.exit_code
+            state.transition(attempt, status, reason, external_id=external_id, operator_data=data)
+
+
+def _collect(state: TickState, operator, context, key: str) -> dict | None:
+    try:
+        result = operator.collect(context)
+    except TransientOperatorError as exc:
+        state.outage(key, exc, 1)
+        return None
+    except PermanentOperatorError as exc:
+        return {"collect_error": exc.one_line()}
+    return {
+        "output_files": dict(result.files),
+        "output_data": dict(result.data),
+        "output_sha256": dict(result.sha256),
+    }
+

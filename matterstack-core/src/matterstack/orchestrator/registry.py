@@ -1,0 +1,115 @@
+"""The operator registry of a run: one operator object per configured key.
+
+Operators are created lazily on first use and reused for the life of the process, so an
+SSH connection or an HTTP session is opened once, not once per tick. Which keys exist and
+how each is configured (the *wiring*) comes from ``operators.yaml`` or the embedded default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from matterstack.errors import MatterStackError, PluginError
+
+
+@attrs.frozen
+class InstanceConfig:
+    """One configured operator instance: its key, kind, settings and limits."""
+
+    key: str
+    kind: str
+    settings: Any = None
+    max_concurrent: int | None = None
+
+
+@attrs.frozen
+class Wiring:
+    """Every operator instance of a run, the routing default and the global cap."""
+
+    instances: dict[str, InstanceConfig]
+    default_operator: str = "local.default"
+    max_concurrent: int | None = None
+    source: str = "embedded default"
+
+
+def embedded_default_wiring(host) -> Wiring:
+    """The wiring used without operators.yaml: ``local.default`` and ``hpc.default`` (local
+    backend at the run directory), plus ``<kind>.default`` for every other installed kind."""
+    instances = {}
+    for kind, registration in sorted(host.operator_kinds.items()):
+        settings_cls = getattr(registration, "settings", None)
+        try:
+            settings = settings_cls() if settings_cls is not None else None
+        except TypeError:
+            continue  # a kind with required settings needs operators.yaml to say them
+        key = f"{kind}.default"
+        instances[key] = InstanceConfig(key=key, kind=kind, settings=settings)
+    return Wiring(instances=instances)
+
+
+class OperatorRegistry:
+    """Operator objects by key, built on first use from the wiring and the plugin host."""
+
+    def __init__(self, wiring: Wiring, host, context_factory):
+        self.wiring = wiring
+        self.host = host
+        self._context_factory = context_factory
+        self._operators: dict[str, Any] = {}
+        self._failures: dict[str, MatterStackError] = {}
+
+    def keys(self) -> list[str]:
+        return sorted(self.wiring.instances)
+
+    def has(self, key: str) -> bool:
+        return key in self.wiring.instances
+
+    def max_concurrent(self, key: str) -> int | None:
+        instance = self.wiring.instances.get(key)
+        if instance is None:
+            return None
+        if instance.max_concurrent is not None:
+            return instance.max_concurrent
+        return getattr(instance.settings, "max_concurrent", None)
+
+    def get(self, key: str):
+        """The operator for ``key``; raises PluginError if it is not configured or its
+        plugin cannot build it (the failure is remembered, so it is reported once per run
+        of the process, not retried on every attempt)."""
+        if key in self._operators:
+            return self._operators[key]
+        if key in self._failures:
+            raise self._failures[key]
+        instance = self.wiring.instances.get(key)
+        if instance is None:
+            raise PluginError(self.missing_key_reason(key))
+        try:
+            registration = self.host.operator_kind(instance.kind)
+            operator = registration.factory(key, instance.settings, self._context_factory())
+        except MatterStackError as exc:
+            self._failures[key] = exc
+            raise
+        self._operators[key] = operator
+        return operator
+
+    def missing_key_reason(self, key: str) -> str:
+        """Why ``key`` cannot be used: not configured, and for an uninstalled kind, what to
+        install."""
+        configured = ", ".join(self.keys()) or "none"
+        reason = f"operator key {key!r} is not configured (configured: {configured})"
+        kind = key.split(".", 1)[0]
+        hint = None if kind in self.host.operator_kinds else self.host.install_hint(kind)
+        if hint:
+            reason += f"; kind {kind!r} is not installed: {hint}"
+        else:
+            reason += f"; add {key} to operators.yaml"
+        return reason
+
+    def close(self) -> None:
+        """Release what operators hold open (connections), if they say how."""
+        for operator in self._operators.values():
+            close = getattr(operator, "close", None)
+            if callable(close):
+                close()
+        self._operators.clear()

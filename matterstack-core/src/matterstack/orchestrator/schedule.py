@@ -1,0 +1,127 @@
+"""Tick phases that start work: pick the ready tasks, skip those whose dependencies failed,
+route each to an operator key, and submit within the concurrency limits.
+
+Exactly-once submission: a new attempt, carrying its token, is committed to the database
+*before* its operator is called. A crash after that leaves the attempt CREATED, and the next
+tick's reconcile phase asks the operator whether the work exists instead of submitting blind.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+
+from matterstack.core.operator_key import route_new_task
+from matterstack.core.records import Attempt
+from matterstack.core.status import AttemptStatus, TaskStatus
+from matterstack.core.transitions import dependency_outcome
+from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.orchestrator.observe import attempt_key, usable_operator
+from matterstack.orchestrator.tickstate import TickState
+
+
+def skip_blocked(state: TickState) -> list:
+    """Mark SKIPPED every ready task whose dependency failed (unless it allows that),
+    repeating until no more are skipped; return the tasks that may start."""
+    while True:
+        ready = state.store.ready_tasks()
+        dep_ids = sorted({d for task in ready for d in task.dependencies})
+        dep_status = state.store.task_statuses(dep_ids) if dep_ids else {}
+        startable, skips = [], []
+        for task in ready:
+            statuses = [TaskStatus(dep_status[d]) for d in task.dependencies if d in dep_status]
+            outcome = dependency_outcome(statuses, task.allow_dependency_failure)
+            if outcome == "skip":
+                failed = sorted(d for d in task.dependencies
+                                if d in dep_status and dep_status[d] != TaskStatus.COMPLETED)
+                skips.append((task.task_id, TaskStatus.SKIPPED,
+                              f"dependency {', '.join(failed)} did not complete"))
+            elif outcome == "ready":
+                startable.append(task)
+        if not skips:
+            return startable
+        state.store.set_task_statuses(skips)
+
+
+def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int]) -> list[Attempt]:
+    """Create one attempt per task that routing and the limits allow; return those to submit.
+
+    ``active`` counts the attempts already active by operator key
+    (:meth:`~matterstack.store.StateStore.active_attempt_counts`). Attempts that cannot run
+    anywhere (bad or unknown key) are recorded FAILED_INIT with the reason, in the same
+    transaction.
+    """
+    wiring = state.registry.wiring
+    per_key = Counter(active)
+    total = sum(active.values())
+    indexes = state.store.next_attempt_indexes([task.task_id for task in tasks]) if tasks else {}
+    created, refused = [], []
+    for task in tasks:
+        if wiring.max_concurrent is not None and total >= wiring.max_concurrent:
+            break
+        try:
+            key = route_new_task(task, wiring.default_operator).key
+        except MatterStackError as exc:
+            refused.append(_new_attempt(state, task, indexes, None, exc.one_line()))
+            continue
+        if not state.registry.has(key):
+            refused.append(_new_attempt(state, task, indexes, key, state.registry.missing_key_reason(key)))
+            continue
+        limit = state.registry.max_concurrent(key)
+        if limit is not None and per_key[key] >= limit:
+            continue
+        per_key[key] += 1
+        total += 1
+        created.append(_new_attempt(state, task, indexes, key, None))
+    new = created + [attempt for attempt, _ in refused]
+    if new:
+        state.store.add_attempts(new)
+        for attempt, reason in refused:
+            state.transition(attempt, AttemptStatus.FAILED_INIT, reason)
+        state.commit(state.registry.host)
+    return created
+
+
+def _new_attempt(state: TickState, task, indexes: dict[str, int], key: str | None, refusal: str | None):
+    attempt_id = str(uuid.uuid4())
+    attempt = Attempt(
+        attempt_id=attempt_id,
+        task_id=task.task_id,
+        run_id=state.handle.run_id,
+        attempt_index=indexes[task.task_id],
+        status=AttemptStatus.CREATED,
+        operator_key=key,
+        relative_path=f"tasks/{task.task_id}/attempts/{attempt_id}",
+        created_at=state.now,
+    )
+    return attempt if refusal is None else (attempt, refusal)
+
+
+def submit_created(state: TickState, attempts: list[Attempt]) -> None:
+    """Prepare and submit attempts already committed as CREATED."""
+    contexts = {c.attempt_id: c for c in state.contexts(attempts)}
+    for attempt in attempts:
+        key = attempt_key(attempt)  # a legacy attempt may carry its key in operator_data only
+        operator = usable_operator(state, key, [attempt])
+        if operator is None:
+            continue
+        context = contexts[attempt.attempt_id]
+        try:
+            operator.prepare(context)
+            result = operator.submit(context)
+        except TransientOperatorError as exc:
+            state.outage(key, exc, 1)
+            continue
+        except PermanentOperatorError as exc:
+            state.transition(attempt, AttemptStatus.FAILED_INIT, exc.one_line())
+            continue
+        data = {**attempt.operator_data, **dict(result.operator_data)}
+        state.transition(
+            attempt,
+            AttemptStatus(result.status),
+            result.reason or f"submitted to {key}",
+            external_id=result.external_id,
+            operator_data=data,
+        )
+        state.submitted += 1

@@ -1,0 +1,120 @@
+"""The tick: one short, stateless pass that moves a run forward, then returns.
+
+Phases (see the runs design): open and lock → gate on the run's status → reconcile attempts
+an earlier crash left CREATED → poll every active attempt (one call per operator instance)
+and collect the finished ones → skip tasks whose dependencies failed → submit ready tasks
+within the limits → when nothing is active or ready, analyze and plan the next iteration.
+Every phase commits its own short transaction, so a crash anywhere loses at most the phase
+in flight, and the next tick picks up from what was recorded.
+"""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+
+from matterstack.core.status import AttemptStatus, RunStatus
+from matterstack.errors import MatterStackError
+from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.observe import poll_active, reconcile_created
+from matterstack.orchestrator.planning import campaign_results, check_workflow
+from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created
+from matterstack.orchestrator.tickstate import TickState
+
+
+@attrs.frozen
+class TickReport:
+    """What one tick did, for ``step``'s output and for tests."""
+
+    run_id: str
+    status: RunStatus
+    submitted: int = 0
+    finished: int = 0
+    planned: int = 0
+    notes: tuple[str, ...] = ()
+
+
+def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
+    """Run one tick on an open store whose run lock the caller holds."""
+    run = store.get_run()
+    if run.status.is_terminal:
+        return TickReport(run.run_id, run.status)
+    if run.status == RunStatus.PENDING:
+        store.set_run_status(RunStatus.RUNNING, "first tick")
+    state = TickState(handle=handle, store=store, registry=registry)
+    host = registry.host
+
+    active = store.active_attempts()
+    created = [a for a in active if a.status == AttemptStatus.CREATED]
+    resubmit = reconcile_created(state, created)
+    state.commit(host)
+    submit_created(state, resubmit)
+    state.commit(host)
+
+    poll_active(state, [a for a in active if a.status != AttemptStatus.CREATED])
+    state.commit(host)
+
+    planned = 0
+    paused = store.get_run().status == RunStatus.PAUSED
+    startable = skip_blocked(state)
+    if not paused:
+        new = start_ready(state, startable, store.active_attempt_counts())
+        submit_created(state, new)
+        state.commit(host)
+        if not store.active_attempt_counts() and not store.ready_tasks(limit=1):
+            planned = _analyze_and_plan(handle, campaign, store, state)
+    return TickReport(
+        run_id=handle.run_id,
+        status=store.get_run().status,
+        submitted=state.submitted,
+        finished=state.finished,
+        planned=planned,
+        notes=tuple(state.notes),
+    )
+
+
+def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> int:
+    """Nothing is active or ready: fail the run, or let the campaign analyze and plan.
+
+    A campaign that raises leaves the run RUNNING with the error recorded; the next tick
+    tries again, so fixing ``main.py`` resumes the run.
+    """
+    failed = store.failed_task_ids(blocking_only=True)
+    if failed:
+        store.set_run_status(
+            RunStatus.FAILED,
+            f"tasks failed: {', '.join(failed)} (fix: see `matterstack explain`, then "
+            f"`matterstack rerun` and `matterstack revive`)",
+        )
+        return 0
+    results = campaign_results(store, handle.root_path)
+    try:
+        new_state = campaign.analyze(handle.read_campaign_state(), results)
+        json.dumps(new_state)  # campaign_state.json must be able to hold it
+    except Exception as exc:  # the user's code: any exception is theirs to fix
+        _record_campaign_error(store, state, "analyze", exc)
+        return 0
+    try:
+        workflow = campaign.plan(new_state)
+        tasks = check_workflow(store, workflow) if workflow is not None else []
+    except Exception as exc:
+        _record_campaign_error(store, state, "plan", exc)
+        return 0
+    # The iteration is kept only now that analyze and plan both succeeded, so a retry
+    # analyzes the same results from the same state. State first, then tasks: a crash
+    # between the two analyzes again, rather than planning the same iteration twice.
+    handle.write_campaign_state(new_state)
+    if workflow is None:
+        store.set_run_status(RunStatus.COMPLETED, "plan returned None: the campaign is done")
+        return 0
+    store.add_tasks(tasks)
+    return len(tasks)
+
+
+def _record_campaign_error(store, state: TickState, phase: str, exc: Exception) -> None:
+    message = exc.one_line() if isinstance(exc, MatterStackError) else f"{type(exc).__name__}: {exc}"
+    text = f"campaign {phase}() raised {message}; the run stays RUNNING and the next tick retries"
+    store.record_run_note(text)
+    state.note(text)
+
