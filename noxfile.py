@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import nox
@@ -42,6 +43,11 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Install MatterStack and check the installation."""
+    """Install MatterStack and run the demo campaign in a scratch copy of examples/."""
     install_from_wheelhouse(session)
     session.run("matterstack", "self-test")
+    scratch = Path(session.create_tmp()) / "demo"
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(ROOT / "examples", scratch / "examples")
+    session.chdir(scratch)
+    session.run("matterstack", "run", "examples/screening")
