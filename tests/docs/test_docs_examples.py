@@ -24,7 +24,7 @@ def test_docs_show_at_least_one_campaign():
     assert list(campaign_blocks()), "docs/ should show a runnable campaign"
 
 
-@pytest.mark.parametrize("source", campaign_blocks())
+@pytest.mark.parametrize("source", list(campaign_blocks()))
 def test_campaign_from_docs_runs_to_completion(source, tmp_path, matterstack_command):
     workspace = tmp_path / "docs_example"
     workspace.mkdir()
