@@ -1,6 +1,8 @@
-"""Registers the ``human`` and ``manual_hpc`` operator kinds with MatterStack.
+"""Registers the ``human`` and ``manual_hpc`` operator kinds and the ``matterstack human``
+commands with MatterStack.
 
-Kept tiny on purpose: the operators are imported only when one is built.
+Kept tiny on purpose: the operators are imported only when one is built, the commands' module
+(typer only) when the command line starts.
 """
 
 from __future__ import annotations
@@ -31,3 +33,10 @@ class ManualHpcSettings:
 def matterstack_operator_kinds(register):
     register("human", LazyFactory("matterstack_ops_human.human:HumanOperator"), settings=HumanSettings)
     register("manual_hpc", LazyFactory("matterstack_ops_human.manual_hpc:ManualHpcOperator"), settings=ManualHpcSettings)
+
+
+@hookimpl
+def matterstack_cli(app):
+    from matterstack_ops_human.cli import add_commands
+
+    add_commands(app)

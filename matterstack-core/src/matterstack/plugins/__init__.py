@@ -27,6 +27,8 @@ _EXPORTS = {
         "OperatorContext",
         "SubmitResult",
     ),
+    "matterstack.core.status": ("AttemptStatus",),
+    "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
     "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

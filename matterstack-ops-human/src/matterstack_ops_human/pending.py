@@ -1,0 +1,159 @@
+"""Requests that wait for a person, found in the runs of a project (for ``matterstack human``).
+
+Read-only: run databases are opened without the run lock and without writing (an older
+database is read through a migrated in-memory copy), so this works while ``loop`` runs.
+Finding runs and reading their databases has no plugin API, so this module (and only this
+one) uses core's ``orchestrator.workspace`` and ``store`` directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from matterstack.core.operator_key import resolve_attempt_operator_key
+from matterstack.core.records import Attempt
+from matterstack.errors import MatterStackError
+from matterstack.orchestrator.workspace import all_runs, find_run
+from matterstack.plugins import AttemptStatus
+from matterstack.store import StateStore
+
+from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, utc_now
+
+HUMAN_KIND = "human"
+
+
+class NotWaitingError(MatterStackError):
+    """An answer to a task that does not wait for a person's answer."""
+
+
+def is_human_key(key: str | None) -> bool:
+    """Whether an operator key names an instance of kind ``human`` (its prefix is its kind)."""
+    return key is not None and key.split(".", 1)[0] == HUMAN_KIND
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """How long ago ``moment`` was, for people: ``45 s``, ``12 min``, ``3 h``, ``2 d``."""
+    if moment is None:
+        return "?"
+    seconds = max(0, int(((now or utc_now()) - moment).total_seconds()))
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= 2 * size:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
+@attrs.frozen
+class Request:
+    """One task's current attempt on a ``human`` instance, with where it lives."""
+
+    run_id: str
+    workspace: str
+    run_dir: Path
+    task: Any
+    task_status: str
+    attempt: Attempt
+    operator_key: str | None
+
+    @property
+    def attempt_dir(self) -> Path:
+        relative = self.attempt.relative_path or f"tasks/{self.task.task_id}/attempts/{self.attempt.attempt_id}"
+        return self.run_dir / relative
+
+    @property
+    def since(self) -> datetime | None:
+        """When the request was sent (legacy attempts made WAITING directly: when created)."""
+        return self.attempt.submitted_at or self.attempt.created_at
+
+    @property
+    def summary(self) -> str:
+        """The first line of the instructions."""
+        text = (self.task.env.get(INSTRUCTIONS_ENV) or "").strip()
+        return text.splitlines()[0] if text else "(no instructions)"
+
+    def refusal(self) -> str | None:
+        """Why this request cannot be answered now, or None when it waits for an answer."""
+        attempt = self.attempt
+        if (self.attempt_dir / CANCEL_FILE).exists():
+            return f"the request was cancelled ({CANCEL_FILE} in {self.attempt_dir})"
+        if attempt.status != AttemptStatus.WAITING_EXTERNAL:
+            why = f" ({attempt.status_reason})" if attempt.status_reason else ""
+            return (f"task {self.task.task_id} is {self.task_status}; its attempt #{attempt.attempt_index} "
+                    f"is {attempt.status.value}{why}, not waiting for an answer")
+        return None
+
+    def as_dict(self, now: datetime | None = None) -> dict:
+        """The request as ``human list --json`` prints it."""
+        now = now or utc_now()
+        return {
+            "run_id": self.run_id,
+            "workspace": self.workspace,
+            "task_id": self.task.task_id,
+            "attempt_id": self.attempt.attempt_id,
+            "operator_key": self.operator_key,
+            "status": self.attempt.status.value,
+            "waiting_since": self.since.isoformat() if self.since else None,
+            "waited_seconds": int((now - self.since).total_seconds()) if self.since else None,
+            "instructions": self.summary,
+            "attempt_dir": str(self.attempt_dir),
+        }
+
+
+def _key(attempt: Attempt) -> str | None:
+    return resolve_attempt_operator_key(attempt.operator_key, attempt.operator_data, attempt.operator_type).key
+
+
+def _requests(store, run_dir: Path, attempts: list[Attempt]) -> list[Request]:
+    run = store.get_run()
+    ids = [a.task_id for a in attempts]
+    tasks = store.get_tasks(ids) if ids else {}
+    statuses = store.task_statuses(ids) if ids else {}
+    return [
+        Request(run.run_id, run.workspace_slug, run_dir, tasks[a.task_id], statuses[a.task_id].value, a, _key(a))
+        for a in attempts
+    ]
+
+
+def pending_requests(root: Path) -> tuple[list[Request], list[str]]:
+    """Every request waiting for a person in every run of the project, oldest first, and a
+    line for each run that could not be read."""
+    found, problems = [], []
+    for run_dir in all_runs(root):
+        try:
+            with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
+                waiting = [a for a in store.active_attempts()
+                           if a.status == AttemptStatus.WAITING_EXTERNAL and is_human_key(_key(a))]
+                found += _requests(store, run_dir, waiting)
+        except MatterStackError as exc:
+            problems.append(f"{run_dir}: {exc.one_line()}")
+    found = [request for request in found if request.refusal() is None]
+    return sorted(found, key=lambda r: (r.since is None, r.since or utc_now(), r.run_id, r.task.task_id)), problems
+
+
+def run_dir_for(run: str, root: Path) -> Path:
+    """A run's directory from its id (or from a path to the directory)."""
+    as_path = Path(run)
+    if (as_path / "state.sqlite").is_file():
+        return as_path.resolve()
+    return find_run(run, root)
+
+
+def current_request(run_dir: Path, task_id: str) -> Request:
+    """The task's latest attempt as a request; :class:`NotWaitingError` when the task has no
+    attempt yet or its attempt is not on a ``human`` instance."""
+    with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
+        run_id = store.get_run().run_id
+        store.get_task(task_id)
+        attempts = store.attempts_for_task(task_id)
+        status = store.task_statuses([task_id])[task_id].value
+        if not attempts:
+            raise NotWaitingError(f"task {task_id} is {status} and has not asked anyone yet", where=f"run {run_id}",
+                                  fix=f"run `matterstack step {run_id}` once its dependencies are done")
+        (request,) = _requests(store, run_dir, [attempts[-1]])
+    if not is_human_key(request.operator_key):
+        raise NotWaitingError(f"task {task_id} is handled by {request.operator_key or 'no operator'}, not by a person",
+                              where=f"run {run_id}", fix=f"`matterstack explain {run_id}` says what it waits for")
+    return request

@@ -1,0 +1,116 @@
+"""Answering a request from the command line: build ``response.json`` from flags, check it
+against the task's schema, and only then write it (files first, then the response, each
+through a temporary file and a rename), so a refused answer writes nothing.
+
+``--data key=value``: the value is read as a JSON literal when it is one (``3``, ``2.5``,
+``true``, ``null``, ``["Pt", "Pd"]``, ``{"a": 1}``), otherwise kept as text (``Pt,Pd``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import getpass
+from pathlib import Path
+
+from matterstack.errors import ConfigError
+
+from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, utc_now, write_json_atomic
+from matterstack_ops_human.human import CONTROL_FILES
+from matterstack_ops_human.pending import NotWaitingError, Request
+from matterstack_ops_human.response import (
+    RESPONSE_FILE,
+    data_schema_for,
+    load_json,
+    read_answer,
+    response_problems,
+    summarize,
+)
+
+
+def parse_data(items: list[str]) -> dict:
+    """``--data key=value`` flags as a dict (JSON literal values, else text)."""
+    data: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ConfigError(f"--data {item!r} is not key=value", fix="e.g. --data keep=Pt,Pd")
+        if key in data:
+            raise ConfigError(f"--data {key} is given twice", fix="give each key once; a list is --data 'keep=[\"Pt\", \"Pd\"]'")
+        value, error = load_json(text)
+        data[key] = text if error is not None else value
+    return data
+
+
+def files_to_copy(paths: list[Path]) -> list[tuple[Path, str]]:
+    """``--file`` paths and the names they get in the attempt directory (their base names)."""
+    chosen: list[tuple[Path, str]] = []
+    for path in paths:
+        name = path.name
+        if not path.is_file():
+            raise ConfigError(f"--file {path}: no such file", fix="give the path of a file to attach")
+        if name in CONTROL_FILES or name.startswith(HIDDEN_PREFIX):
+            raise ConfigError(f"--file {path}: the name {name!r} is reserved", fix="rename the file")
+        if name in {n for _, n in chosen}:
+            raise ConfigError(f"--file: two files are named {name!r}", fix="rename one of them")
+        chosen.append((path, name))
+    return chosen
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def build_response(approve: bool, data: dict, message: str | None, names: list[str]) -> dict:
+    """The response document the flags describe."""
+    document: dict = {"status": "COMPLETED" if approve else "FAILED", "data": data}
+    if message:
+        document["message" if approve else "error"] = message
+    if names:
+        document["files"] = names
+    document["responded_by"] = _user()
+    document["responded_at"] = utc_now().isoformat()
+    return document
+
+
+def _hint(request: Request, data: dict, schema: dict) -> str:
+    fields = list(schema.get("properties", {}))
+    guesses = []
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            if close:
+                guesses.append(f"did you mean {close[0]!r} instead of {key!r}?")
+    show = f"`matterstack human show {request.run_id} {request.task.task_id}` lists the fields"
+    return "; ".join([*guesses, show])
+
+
+def respond(request: Request, *, approve: bool, data_items: list[str], files: list[Path],
+            message: str | None) -> Path:
+    """Answer ``request``; return the path of the response written. Raises
+    :class:`NotWaitingError` when the request does not wait for an answer and
+    :class:`ConfigError` when the answer breaks the schema; nothing is written then."""
+    where = f"run {request.run_id} task {request.task.task_id}"
+    refusal = request.refusal()
+    if refusal:
+        raise NotWaitingError(refusal, where=where, fix="`matterstack human list` shows what waits for an answer")
+    schema = data_schema_for(request.task, request.attempt_dir)
+    target = request.attempt_dir / RESPONSE_FILE
+    existing = read_answer(request.attempt_dir, schema)
+    if existing is not None and existing.valid and existing.status != "WAITING":
+        raise NotWaitingError(f"already answered: {target} says {existing.status}; the next tick reads it",
+                              where=where, fix=f"delete {target} to answer again")
+    data = parse_data(data_items)
+    chosen = files_to_copy(files)
+    document = build_response(approve, data, message, [name for _, name in chosen])
+    problems = response_problems(document, schema)
+    if problems:
+        raise ConfigError(f"answer refused, nothing written: {summarize(problems)}", where=where,
+                          fix=_hint(request, data, schema))
+    for source, name in chosen:
+        copy_atomic(source, request.attempt_dir / name)
+    write_json_atomic(target, document)
+    return target
