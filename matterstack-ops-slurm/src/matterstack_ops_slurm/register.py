@@ -16,9 +16,11 @@ class SshSettings:
 
     host: str = setting(help="login node host name (an alias from ~/.ssh/config works)")
     user: str | None = setting(None, help="remote user (default: from ~/.ssh/config or the local user)")
-    port: int = setting(22, help="SSH port")
+    port: int | None = setting(None, help="SSH port (default: from ~/.ssh/config, else 22)")
     key_path: str | None = setting(None, help="private key file (default: the agent or the default keys)")
-    known_hosts: str | None = setting(None, help="known_hosts file to check the host key against (default: ~/.ssh/known_hosts)")
+    known_hosts: str | None = setting(
+        None, help="known_hosts file to check the host key against (default: UserKnownHostsFile of ~/.ssh/config, else ~/.ssh/known_hosts)"
+    )
     accept_new_host_key: bool = setting(False, help="trust a host key seen for the first time (default: refuse it)")
 
 
@@ -45,13 +47,17 @@ class SlurmBackendSettings:
     workspace_root: str = setting(help="remote folder under which job work directories are made")
     ssh: SshSettings | None = setting(None, help="how to reach the login node (absent: run Slurm commands locally)")
     slurm: SlurmDefaults = setting(factory=SlurmDefaults, help="job defaults")
+    command_timeout: float = setting(60.0, help="seconds a Slurm command may take before the tick counts it as an outage")
+    accounting: str = setting(
+        "auto", help="where finished jobs are looked up: auto (asked from scontrol show config), slurmdbd (sacct), jobcomp (sacct -c) or none"
+    )
 
 
 @attrs.frozen
 class HpcYamlBackendSettings:
     """Backend ``hpc_yaml``: a legacy MatterStack cluster file, read as a slurm backend."""
 
-    path: str = setting(help="the cluster YAML file, relative to operators.yaml")
+    path: str = setting(help="the legacy cluster YAML file (absolute, or relative to the current folder)")
 
 
 @hookimpl

@@ -1,0 +1,67 @@
+"""Backend ``hpc_yaml``: a legacy MatterStack cluster file, read as a ``slurm`` backend.
+
+The file looks like::
+
+    cluster:
+      ssh: {host: login.cluster.edu, user: alice, port: 22, key_path: ~/.ssh/id_ed25519}
+      paths: {remote_workspace: /scratch/alice/matterstack}
+      slurm: {partition: normal, qos: normal, account: chem, ntasks: 1, time: "02:00:00",
+              modules: ["module load vasp"]}
+
+``ssh`` and ``slurm`` take the same keys as the slurm backend's blocks; every error names
+the file and the key path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+
+from matterstack.errors import ConfigError
+from matterstack.plugins import setting, structure_settings
+from matterstack_ops_slurm.backend import SlurmBackend
+from matterstack_ops_slurm.register import SlurmBackendSettings, SlurmDefaults, SshSettings
+
+
+@attrs.frozen
+class LegacyPaths:
+    """Where jobs run on the cluster."""
+
+    remote_workspace: str = setting(help="folder under which job work directories are made")
+
+
+@attrs.frozen
+class LegacyCluster:
+    """The ``cluster`` block of a legacy cluster file."""
+
+    paths: LegacyPaths = setting(help="remote folders")
+    ssh: SshSettings | None = setting(None, help="how to reach the login node (absent: local shell)")
+    slurm: SlurmDefaults = setting(factory=SlurmDefaults, help="job defaults")
+    name: str | None = setting(None, help="a name for people; not used")
+
+
+def load_cluster_file(path: Path) -> SlurmBackendSettings:
+    """Read and validate a legacy cluster file into slurm backend settings."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"cluster file {path} does not exist", where="hpc_yaml.path",
+                          fix="give the path of the cluster YAML file") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read it: {' '.join(str(exc).split())}", where=str(path),
+                          fix="write valid YAML") from exc
+    if not isinstance(data, dict) or "cluster" not in data or set(data) != {"cluster"}:
+        raise ConfigError("expected one top-level key, cluster", where=str(path),
+                          fix="write cluster: {ssh: ..., paths: {remote_workspace: ...}, slurm: ...}")
+    cluster = structure_settings(LegacyCluster, data["cluster"], where=f"{path}: cluster", environ={})
+    return SlurmBackendSettings(workspace_root=cluster.paths.remote_workspace, ssh=cluster.ssh, slurm=cluster.slurm)
+
+
+class HpcYamlBackend(SlurmBackend):
+    """Backend ``hpc_yaml``: the slurm backend the cluster file describes."""
+
+    def __init__(self, settings, context):
+        super().__init__(load_cluster_file(Path(settings.path).expanduser()), context)

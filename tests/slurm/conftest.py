@@ -1,0 +1,78 @@
+"""Real Slurm clusters for the slurm backend's tests: the project's harness
+(``tools/slurm-harness``), one session-scoped cluster per profile (``jobcomp``: completion
+records only; ``accounting``: slurmdbd over MariaDB). A cluster that cannot start fails the
+tests that need it; nothing here skips. Clusters are shared by every test and worker and are
+never stopped here (``noxfile.py`` stops them after the run)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from slurm_clusters import PROFILES, Cluster, start_cluster
+
+
+@pytest.fixture(scope="session")
+def jobcomp_cluster() -> Cluster:
+    """The cluster that keeps job completion records only (``sacct -c``)."""
+    return start_cluster("jobcomp")
+
+
+@pytest.fixture(scope="session")
+def accounting_cluster() -> Cluster:
+    """The cluster with slurmdbd over MariaDB (plain ``sacct``, ``sacctmgr``)."""
+    return start_cluster("accounting")
+
+
+@pytest.fixture(params=PROFILES)
+def any_cluster(request) -> Cluster:
+    """Each profile's cluster in turn."""
+    return request.getfixturevalue(f"{request.param}_cluster")
+
+
+@pytest.fixture(params=("local", "ssh"))
+def transport(request) -> str:
+    """Each transport in turn: the local shell and SSH."""
+    return request.param
+
+
+@pytest.fixture
+def on_cluster(monkeypatch):
+    """Point this process's local Slurm commands at a cluster (SLURM_CONF), for the test only."""
+
+    def point(cluster: Cluster) -> Cluster:
+        monkeypatch.setenv("SLURM_CONF", cluster.slurm_conf)
+        return cluster
+
+    return point
+
+
+@pytest.fixture
+def make_backend(tmp_path, on_cluster):
+    """Build a ``slurm`` backend through the plugin registry, as ``operators.yaml`` would."""
+    from matterstack.plugins import OperatorContext, get_plugin_host, structure_settings
+
+    built = []
+
+    def make(cluster: Cluster, transport: str, **options):
+        on_cluster(cluster)
+        slurm = options.pop("slurm", {})
+        block = {**cluster.backend_block(transport, tmp_path / "cluster-workspace", **slurm), **options}
+        host = get_plugin_host()
+        registration = host.compute_backend("slurm")
+        settings = structure_settings(registration.settings, block, where="operators.hpc.test.backend")
+        context = OperatorContext(run_id="run1", run_dir=tmp_path / "run", workspace_slug="ws", host=host)
+        backend = registration.factory(settings, context)
+        built.append(backend)
+        return backend
+
+    yield make
+    for backend in built:
+        backend.close()
+
+
+@pytest.fixture
+def token() -> str:
+    """A fresh attempt token."""
+    return str(uuid.uuid4())

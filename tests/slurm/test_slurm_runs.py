@@ -1,0 +1,174 @@
+"""Whole runs on a real Slurm cluster through ``hpc`` instances with slurm backends, driven
+by the installed ``matterstack`` command where a person would type one: a campaign across two
+instances over SSH, a job over its time limit and ``rerun``, ``cancel`` of a run, a
+controller outage, and ``step`` killed during submission (never two Slurm jobs for one
+attempt)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from slurm_clusters import HARNESS, start_cluster
+from slurm_runs import SlurmRun
+
+
+def files_and_hashes(folder):
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def slurm_run(tmp_path, on_cluster):
+    runs = []
+
+    def make(cluster, tasks, transport="ssh", **instances):
+        on_cluster(cluster)
+        instances = instances or {"hpc.default": {"type": "slurm", **cluster.backend_block(transport, tmp_path / "remote")}}
+        run = SlurmRun(tmp_path, tasks, instances, env=cluster.command_env())
+        runs.append(run)
+        return run
+
+    yield make
+    for run in runs:
+        run.close()
+
+
+def test_a_job_over_its_time_limit_fails_timeout_and_a_rerun_completes_as_attempt_2(jobcomp_cluster, slurm_run, tmp_path):
+    go = tmp_path / "go"
+    run = slurm_run(jobcomp_cluster, [{"task_id": "relax", "time_limit_minutes": 5, "env": {"GO": str(go)},
+                                       "command": '[ -e "$GO" ] || sleep 300; echo done > out.txt'}])
+    run.step_until(lambda r: r.attempts("relax") and r.attempts("relax")[0].status.value == "RUNNING")
+    first = run.attempts("relax")[0]
+
+    jobcomp_cluster.slurm("scontrol", "update", f"JobId={first.external_id}", "TimeLimit=0")
+    run.step_until(lambda r: r.attempts("relax")[0].status.is_terminal, timeout=90, pause=1)
+    first = run.attempts("relax")[0]
+    evidence = files_and_hashes(run.handle.root_path / first.relative_path)
+    go.write_text("")
+    rerun = run.cli("rerun", "{run}", "relax")
+    run.step_until(lambda r: r.run_status() == "COMPLETED")
+    first_after, second = run.attempts("relax")
+
+    assert "relax will get a new attempt" in rerun.stdout
+    assert first.status.value == "FAILED" and "TIMEOUT" in first.status_reason
+    assert (second.attempt_index, second.status.value) == (2, "COMPLETED")
+    assert (run.handle.root_path / second.relative_path / "out.txt").read_text() == "done\n"
+    assert first_after.status.value == "FAILED" and first_after.status_reason == first.status_reason
+    assert files_and_hashes(run.handle.root_path / first.relative_path) == evidence
+
+
+def test_cancelling_a_run_leaves_none_of_its_jobs_queued_or_running(jobcomp_cluster, slurm_run):
+    cpus = int(jobcomp_cluster.env["SLURM_HARNESS_CPUS"])
+    run = slurm_run(jobcomp_cluster, [{"task_id": f"hold{i}", "command": "sleep 300", "cores": cpus,
+                                       "time_limit_minutes": 10} for i in range(3)])
+
+    def running_and_queued(r):
+        states = {a.status.value for a in r.all_attempts()}
+        return {"RUNNING", "SUBMITTED"} <= states
+
+    run.step_until(running_and_queued, timeout=120, pause=0.5)
+    tokens = [a.attempt_id for a in run.all_attempts()]
+    cancel = run.cli("cancel", "{run}")
+    time.sleep(1)
+
+    live = [j for t in tokens for j in jobcomp_cluster.jobs_named(t) if j["state"] in ("PENDING", "RUNNING", "CONFIGURING")]
+    assert "Run status: CANCELLED" in cancel.stdout and run.run_status() == "CANCELLED"
+    assert live == []
+    assert {a.status.value for a in run.all_attempts()} == {"CANCELLED"}
+
+
+@pytest.fixture
+def outage_cluster(tmp_path):
+    """A cluster of this test's own (jobcomp profile, its own ports): stopping its slurmctld
+    disturbs no other test. Stopped and removed afterwards."""
+    state = tmp_path.parent / f"slurm-outage-{uuid.uuid4().hex[:8]}"
+    settings = {"SLURM_HARNESS_DIR": str(state), "SLURM_HARNESS_CTLD_PORT": "16847", "SLURM_HARNESS_SSH_PORT": "22247"}
+    cluster = start_cluster("jobcomp", **settings)
+    yield cluster, settings
+    subprocess.run([str(HARNESS / "slurm-down"), "--purge", str(state)], capture_output=True, timeout=120)
+
+
+def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_finishes_after(outage_cluster, slurm_run):
+    cluster, settings = outage_cluster
+    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "sleep 3; echo ok > out.txt"} for i in range(2)])
+    run.step_until(lambda r: len(r.all_attempts()) == 2 and all(a.external_id for a in r.all_attempts()))
+    pid = int(Path(cluster.env["SLURM_HARNESS_DIR"], "run", "slurmctld.pid").read_text())
+
+    os.kill(pid, signal.SIGTERM)
+    time.sleep(1)
+    reports = [run.step() for _ in range(2)]
+    statuses_during = {a.status.value for a in run.all_attempts()}
+    start_cluster("jobcomp", **settings)
+    run.step_until(lambda r: r.run_status() == "COMPLETED", timeout=120)
+
+    notes = [n for report in reports for n in report.notes]
+    assert any(n.startswith("hpc.default: ") and "Unable to contact slurm controller" in n and "will retry" in n for n in notes)
+    assert "FAILED" not in statuses_during
+    assert {a.status.value for a in run.all_attempts()} == {"COMPLETED"}
+
+
+def kill_steps_during_submission(cluster, slurm_run, kills: int):
+    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "echo $SLURM_JOB_ID > out.txt"} for i in range(6)])
+    rng = random.Random(kills)
+    for _ in range(kills):
+        process = run.step_process()
+        time.sleep(rng.uniform(0.05, 1.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    run.step_until(lambda r: r.run_status() == "COMPLETED", timeout=300)
+    time.sleep(2)
+
+    attempts = run.all_attempts()
+    jobs = {a.attempt_id: cluster.jobs_named(a.attempt_id) for a in attempts}
+    with run.store() as store:
+        integrity = store.integrity_check()
+    assert len(attempts) == 6 and {a.status.value for a in attempts} == {"COMPLETED"}
+    assert {a.attempt_id: len(j) for a, j in zip(attempts, jobs.values())} == {a.attempt_id: 1 for a in attempts}
+    assert all(jobs[a.attempt_id][0]["job_id"] == a.external_id for a in attempts)
+    assert integrity == "ok"
+
+
+def test_killing_step_during_submission_never_gives_an_attempt_two_jobs(jobcomp_cluster, slurm_run):
+    kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=8)
+
+
+@pytest.mark.soak
+def test_soak_killing_step_during_submission_50_times(jobcomp_cluster, slurm_run):
+    kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=50)
+
+
+def test_a_campaign_across_two_instances_over_ssh_runs_to_the_end_from_the_command_line(jobcomp_cluster, slurm_run, tmp_path):
+    remote = tmp_path / "remote"
+    instances = {
+        "hpc.default": {"type": "slurm", **jobcomp_cluster.backend_block("ssh", remote, partition="debug")},
+        "hpc.dev": {"type": "slurm", **jobcomp_cluster.backend_block("ssh", remote, partition="dev", time="00:10:00")},
+    }
+    tasks = [{"task_id": "relax_ar", "operator_key": "hpc.default", "files": {"params.txt": "Ar 3.40\n"},
+              "command": "mkdir -p results && cut -d' ' -f2 params.txt > results/sigma.txt && echo scratch > big.tmp",
+              "download_patterns": {"include": ["results/*"], "exclude": ["*.tmp"]}},
+             {"task_id": "relax_kr", "operator_key": "hpc.dev", "files": {"params.txt": "Kr 3.65\n"},
+              "command": "mkdir -p results && cut -d' ' -f2 params.txt > results/sigma.txt"}]
+    run = slurm_run(jobcomp_cluster, tasks, **instances)
+
+    loop = run.cli("loop", "{run}", "--interval", "0.3")
+    attempts = {task: json.loads(run.cli("attempts", "{run}", task, "--json").stdout) for task in ("relax_ar", "relax_kr")}
+
+    assert "COMPLETED" in loop.stdout.splitlines()[-1]
+    for task, key, partition, sigma in (("relax_ar", "hpc.default", "debug", "3.40"), ("relax_kr", "hpc.dev", "dev", "3.65")):
+        (attempt,) = attempts[task]
+        folder = run.handle.root_path / attempt["path"]
+        assert (attempt["status"], attempt["operator_key"]) == ("COMPLETED", key)
+        assert [j["job_id"] for j in jobcomp_cluster.jobs_named(attempt["attempt_id"])] == [attempt["external_id"]]
+        assert [j["partition"] for j in jobcomp_cluster.jobs_named(attempt["attempt_id"])] == [partition]
+        assert (folder / "results" / "sigma.txt").read_text() == sigma + "\n"
+    assert not (run.handle.root_path / attempts["relax_ar"][0]["path"] / "big.tmp").exists()
