@@ -1,5 +1,7 @@
-"""Sessions: ``tests`` (the whole suite against wheels of the four distributions), ``bench``
-(every benchmark in bench/), ``demo`` (install and try MatterStack)."""
+"""Sessions: ``tests`` (the whole suite against wheels of the four distributions, with the
+Slurm test clusters of ``tools/slurm-harness`` up around it), ``soak`` (the long
+reliability runs the default suite leaves out), ``bench`` (every benchmark in bench/),
+``demo`` (install and try MatterStack)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,8 @@ ROOT = Path(__file__).parent
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-human", "matterstack-ops-experiment")
 TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis")
+HARNESS = ROOT / "tools" / "slurm-harness"
+SLURM_PROFILES = ("jobcomp", "accounting")
 
 nox.options.sessions = ["tests"]
 
@@ -28,9 +32,25 @@ def install_from_wheelhouse(session: nox.Session, *extra: str) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the suite (``pytest -n 2``; arguments after ``--`` are added) on installed wheels."""
+    """Run the suite (``pytest -n 2``; arguments after ``--`` are added) on installed wheels,
+    with the Slurm test clusters (both harness profiles) up for its duration."""
     install_from_wheelhouse(session, *TEST_DEPENDENCIES)
-    session.run("pytest", "-n", "2", *session.posargs, env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
+    for profile in SLURM_PROFILES:
+        session.run(str(HARNESS / "slurm-up"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
+    try:
+        session.run("pytest", "-n", "2", *session.posargs, env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
+    finally:
+        for profile in SLURM_PROFILES:
+            session.run(str(HARNESS / "slurm-down"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Run the tests marked ``soak`` (``pytest -m soak``, e.g. the crash campaign with 300
+    kills), installed as for ``tests``; arguments after ``--`` are added."""
+    install_from_wheelhouse(session, *TEST_DEPENDENCIES)
+    session.run("pytest", "-n", "2", "-m", "soak", *session.posargs,
+                env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
 
 
 @nox.session
