@@ -13,6 +13,8 @@ Environment:
 
 from __future__ import annotations
 
+from collections import Counter
+
 import importlib
 import os
 import sys
@@ -216,13 +218,13 @@ class PluginHost:
         owners = {name: CORE_DISTRIBUTION for name in _command_names(app)}
         for plugin_name, call in self.each_implementation("matterstack_cli"):
             source = self.source(plugin_name)
-            count = len(_command_names(app))
+            before = _command_names(app)
             try:
                 call(app=app)
             except Exception as exc:  # a broken CLI hook must not take the whole command line down
                 what = f"{source.label}: adding commands failed: {_one_line(exc)}"
                 self._record(PluginProblem("registration", what, _fix(source), (source,), traceback.format_exc()))
-            added = _command_names(app)[count:]
+            added = _added_names(before, _command_names(app))
             self.commands[plugin_name] = added
             for name in added:
                 if name in owners:
@@ -258,6 +260,20 @@ def _command_names(app: Any) -> list[str]:
         name = getattr(info.name, "value", info.name) or getattr(info.typer_instance.info.name, "value", None)
         names.append(name or "?")
     return names
+
+
+def _added_names(before: list[str], after: list[str]) -> list[str]:
+    """Names in ``after`` beyond those in ``before`` (counting repeats, so a plugin that adds
+    a name already taken shows up): commands and groups are listed separately, so a new
+    command does not simply land at the end."""
+    remaining = Counter(before)
+    added = []
+    for name in after:
+        if remaining[name]:
+            remaining[name] -= 1
+        else:
+            added.append(name)
+    return added
 
 
 def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:
