@@ -1,6 +1,7 @@
-"""Registers the ``experiment`` operator kind with MatterStack.
+"""Registers the ``experiment`` operator kind and the ``matterstack experiment`` commands.
 
-Kept tiny on purpose: the operator (and its HTTP client) is imported only when one is built.
+Kept tiny on purpose: the operator (and its HTTP client) is imported only when one is built,
+the commands' module (typer only) when the command line starts, the agent when it runs.
 """
 
 from __future__ import annotations
@@ -30,3 +31,10 @@ class ExperimentSettings:
 @hookimpl
 def matterstack_operator_kinds(register):
     register("experiment", LazyFactory("matterstack_ops_experiment.operator:ExperimentOperator"), settings=ExperimentSettings)
+
+
+@hookimpl
+def matterstack_cli(app):
+    from matterstack_ops_experiment.cli import add_commands
+
+    add_commands(app)

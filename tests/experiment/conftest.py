@@ -1,0 +1,79 @@
+"""Fixtures of the ``experiment`` tests: operators over a temporary run directory, a real lab
+API server on loopback, and a project driven through the installed ``matterstack`` command."""
+
+from __future__ import annotations
+
+import pytest
+from experiment_kit import Project, operator_context
+
+from matterstack.plugins import reset_plugin_host
+from matterstack_ops_experiment.http_server import LabApiServer
+from matterstack_ops_experiment.operator import ExperimentOperator
+from matterstack_ops_experiment.register import ExperimentSettings, LabApiSettings
+
+LAB_TOKEN = "lab-secret-7f3a9c"
+TOKEN_ENV = "MATTERSTACK_TEST_LAB_TOKEN"
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_host():
+    """No test sees another's process-wide plugin host."""
+    reset_plugin_host()
+    yield
+    reset_plugin_host()
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def lab_dir(tmp_path):
+    """The lab's exchange folder."""
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def experiment(run_dir) -> ExperimentOperator:
+    """``experiment.default`` over the attempt directory (no exchange_dir, no api)."""
+    return ExperimentOperator("experiment.default", ExperimentSettings(), operator_context(run_dir))
+
+
+@pytest.fixture
+def shared(run_dir, lab_dir) -> ExperimentOperator:
+    """``experiment.shared`` over the exchange folder ``lab_dir``."""
+    return ExperimentOperator("experiment.shared", ExperimentSettings(exchange_dir=str(lab_dir)), operator_context(run_dir))
+
+
+@pytest.fixture
+def lab_server(lab_dir):
+    """The agent's lab API over ``lab_dir`` on 127.0.0.1, any free port."""
+    with LabApiServer(lab_dir, LAB_TOKEN, log=lambda line: None) as server:
+        yield server
+
+
+@pytest.fixture
+def lab_token(monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, LAB_TOKEN)
+    return LAB_TOKEN
+
+
+def http_operator(run_dir, url: str) -> ExperimentOperator:
+    """``experiment.lab`` talking to the lab API at ``url``, token from ``$MATTERSTACK_TEST_LAB_TOKEN``."""
+    settings = ExperimentSettings(api=LabApiSettings(base_url=url, token_env=TOKEN_ENV))
+    return ExperimentOperator("experiment.lab", settings, operator_context(run_dir))
+
+
+@pytest.fixture
+def over_http(run_dir, lab_server, lab_token) -> ExperimentOperator:
+    return http_operator(run_dir, lab_server.url)
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    return Project(tmp_path / "project")
