@@ -19,7 +19,9 @@ COMMAND_MODULES = (
     "matterstack.cli.inspect",
     "matterstack.cli.control",
     "matterstack.cli.plugins_command",
+    "matterstack.cli.operators_command",
     "matterstack.cli.self_test",
+    "matterstack.cli.doctor",
 )
 
 app = typer.Typer(

@@ -28,7 +28,7 @@ def _status_dict(store) -> dict:
         "status_reason": run.status_reason,
         "created_at": run.created_at.isoformat(),
         "tasks": counts,
-        "active_attempts": len(store.active_attempts()),
+        "active_attempts": sum(store.active_attempt_counts().values()),
     }
 
 
@@ -128,10 +128,11 @@ def export_evidence(
 ) -> None:
     """Rebuild evidence/bundle.json and evidence/report.md from the database."""
     from matterstack.orchestrator.evidence import export_evidence as export
+    from matterstack.wiring.summary import wiring_summary
 
     handle = handle_for(run, workspaces_root)
     with open_store(handle) as store:
-        report = export(handle, store)
+        report = export(handle, store, wiring_summary(handle))
     typer.echo(f"Evidence written: {report.parent / 'bundle.json'} and {report}")
 
 

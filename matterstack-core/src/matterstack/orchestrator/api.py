@@ -14,11 +14,14 @@ from matterstack.core.records import Run, utc_now
 from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.registry import OperatorRegistry, embedded_default_wiring
+from matterstack.orchestrator.registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
 
-__all__ = ["RunHandle", "initialize_run", "step_run", "run_until_completion", "build_registry", "step_once"]
+__all__ = ["IdleWait", "RunHandle", "initialize_run", "step_run", "run_until_completion", "build_registry", "step_once"]
+
+FIRST_IDLE_WAIT = 0.001
+"""Seconds to wait after the first tick that finds nothing to do (then doubling)."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -62,12 +65,15 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
 
 
 def build_registry(handle: RunHandle, wiring=None, *, host=None) -> OperatorRegistry:
-    """The operator registry for a run: ``wiring`` if given, else the embedded default;
-    operators come from ``host`` (default: the process's plugin host)."""
+    """The operator registry for a run: ``wiring`` if given, else the run's own (its
+    ``operators_snapshot/``, else the embedded default; see
+    :func:`matterstack.wiring.load_run_wiring`); operators come from ``host`` (default: the
+    process's plugin host). Each operator is built on first use and reused."""
     from matterstack.plugins.host import get_plugin_host
+    from matterstack.wiring.snapshot import load_run_wiring
 
     host = host or get_plugin_host()
-    wiring = wiring or embedded_default_wiring(host)
+    wiring = wiring or load_run_wiring(handle, host=host)
 
     def context() -> OperatorContext:
         return OperatorContext(run_id=handle.run_id, run_dir=handle.root_path,
@@ -76,17 +82,24 @@ def build_registry(handle: RunHandle, wiring=None, *, host=None) -> OperatorRegi
     return OperatorRegistry(wiring, host, context)
 
 
-def step_once(handle: RunHandle, campaign, registry=None) -> TickReport:
+def step_once(handle: RunHandle, campaign, registry=None, store=None) -> TickReport:
     """One tick under the run lock; returns what it did. ``RunLockedError`` if another
-    process is stepping the run."""
+    process is stepping the run.
+
+    A caller that ticks again and again may pass the run's open ``store`` (from
+    ``StateStore.open``) and keep it between ticks: what it has read of the run is not read
+    and decoded again.
+    """
     from matterstack.store import RunLock, StateStore
 
     owned = registry is None
     registry = registry or build_registry(handle)
     try:
         with RunLock(handle.root_path):
-            with StateStore.open(handle.db_path) as store:
+            if store is not None:
                 return tick(handle, campaign, store, registry)
+            with StateStore.open(handle.db_path) as opened:
+                return tick(handle, campaign, opened, registry)
     finally:
         if owned:
             registry.close()
@@ -97,17 +110,43 @@ def step_run(handle: RunHandle, campaign, registry=None) -> RunStatus:
     return step_once(handle, campaign, registry).status
 
 
+class IdleWait:
+    """How long to wait before the next tick: not at all after a tick that did something
+    (submitted, finished or planned); after ticks that found nothing to do, from
+    :data:`FIRST_IDLE_WAIT` upwards, doubling, up to ``longest`` seconds. Short jobs are
+    noticed within about their own duration, and an idle run is polled every ``longest``."""
+
+    def __init__(self, longest: float, first: float = FIRST_IDLE_WAIT):
+        self.longest = max(longest, 0.0)
+        self.first = min(first, self.longest)
+        self._next = self.first
+
+    def after(self, report: TickReport) -> float:
+        """The seconds to wait after ``report``'s tick."""
+        if report.submitted or report.finished or report.planned:
+            self._next = self.first
+            return 0.0
+        wait, self._next = self._next, min(self._next * 2, self.longest)
+        return wait
+
+
 def run_until_completion(handle: RunHandle, campaign, poll_interval: float = 1.0,
                          registry=None) -> RunStatus:
-    """Tick until the run is COMPLETED, FAILED or CANCELLED, sleeping between ticks that
-    did nothing new."""
+    """Tick until the run is COMPLETED, FAILED or CANCELLED; between ticks that did nothing
+    new, wait as :class:`IdleWait` says, at most ``poll_interval`` seconds."""
+    from matterstack.store import StateStore
+
     registry = registry or build_registry(handle)
+    idle = IdleWait(poll_interval)
+    store = None  # kept open between ticks; opened once the first tick had the run lock
     try:
         while True:
-            report = step_once(handle, campaign, registry)
+            report = step_once(handle, campaign, registry, store)
             if report.status.is_terminal:
                 return report.status
-            if not (report.submitted or report.finished or report.planned):
-                time.sleep(poll_interval)
+            store = store or StateStore.open(handle.db_path)
+            time.sleep(idle.after(report))
     finally:
         registry.close()
+        if store is not None:
+            store.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.orchestrator.handle import RunHandle, write_atomic
+from matterstack.wiring.summary import render_summary
 
 
 def _iso(value) -> str | None:
@@ -36,7 +37,7 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
                 "ended_at": _iso(attempt.ended_at),
                 "artifact_path": attempt.relative_path,
                 "exit_code": data.get("exit_code"),
-                "files": _files(handle.root_path, data),
+                "files": _files(handle.root_path, attempt.relative_path, data),
             })
         tasks.append({
             "task_id": task.task_id,
@@ -61,13 +62,15 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
     }
 
 
-def _files(run_dir: Path, data: dict) -> list[dict]:
-    """Collected files with their path relative to the run and their sha256."""
+def _files(run_dir: Path, attempt_path: str | None, data: dict) -> list[dict]:
+    """Collected files with their path relative to the run and their sha256 (operators
+    record a file relative to its attempt directory; 0.2.x recorded absolute paths)."""
     digests = data.get("output_sha256") or {}
+    base = run_dir / attempt_path if attempt_path else run_dir
     out = []
     for name, path in sorted((data.get("output_files") or {}).items()):
         try:
-            relative = Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+            relative = (base / path).resolve().relative_to(run_dir.resolve()).as_posix()
         except ValueError:
             relative = str(path)
         out.append({"name": name, "path": relative, "sha256": digests.get(name)})
@@ -84,6 +87,7 @@ def render_report(bundle: dict) -> str:
         f"- status: **{run['status']}**" + (f" ({run['status_reason']})" if run["status_reason"] else ""),
         f"- created: {run['created_at']}",
         "- tasks: " + ", ".join(f"{n} {s}" for s, n in bundle["counts"].items()),
+        *_wiring_lines(bundle.get("wiring")),
         "",
         "| task | attempt | status | operator | external id | ended | reason |",
         "|---|---:|---|---|---|---|---|",
@@ -99,6 +103,14 @@ def render_report(bundle: dict) -> str:
             )
     lines.append("")
     return "\n".join(lines)
+
+
+def _wiring_lines(wiring: dict | None) -> list[str]:
+    """The operator wiring the run used, as list items of the report."""
+    if not wiring:
+        return []
+    first, *rest = render_summary(wiring)
+    return [f"- {first}", *(f"  - {line.strip()}" for line in rest)]
 
 
 def export_evidence(handle: RunHandle, store, wiring: dict | None = None) -> Path:

@@ -11,6 +11,7 @@ from matterstack.errors import MatterStackError
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.observe import attempt_key
 from matterstack.orchestrator.tickstate import TickState
+from matterstack.wiring.summary import render_summary, wiring_summary
 
 
 RECENT_NOTES = 5
@@ -34,6 +35,7 @@ class Explanation:
     status_reason: str | None
     frontier: tuple[Waiting, ...]
     notes: tuple[str, ...]
+    wiring: dict | None = None
 
     def as_dict(self) -> dict:
         return attrs.asdict(self)
@@ -77,7 +79,8 @@ def explain(handle: RunHandle, store, registry) -> Explanation:
         frontier.append(Waiting(task_id, status.value, waits))
     recent = store.run_notes()[-RECENT_NOTES:]
     notes = tuple(f"{n.at.isoformat()}: {n.text}" for n in recent) + tuple(_contact_notes(store))
-    return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes)
+    wiring = wiring_summary(handle, registry.wiring, host=registry.host)
+    return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes, wiring)
 
 
 def _explain_attempt(state: TickState, attempt, status: TaskStatus) -> Waiting:
@@ -121,4 +124,6 @@ def render(explanation: Explanation) -> str:
         lines.append(f"  {w.task_id} [{w.status}] waits for {w.waits_for}")
     for note in explanation.notes:
         lines.append(f"  note: {note}")
+    if explanation.wiring:
+        lines.extend(f"  {line}" for line in render_summary(explanation.wiring))
     return "\n".join(lines)

@@ -26,12 +26,19 @@ class InstanceConfig:
 
 @attrs.frozen
 class Wiring:
-    """Every operator instance of a run, the routing default and the global cap."""
+    """Every operator instance of a run, the routing default and the global cap.
+
+    ``source`` says where the wiring was read from (a file, the run's snapshot, the embedded
+    default); ``source_file`` is the operators.yaml it came from and ``sha256`` the digest of
+    its bytes, when it came from one.
+    """
 
     instances: dict[str, InstanceConfig]
     default_operator: str = "local.default"
     max_concurrent: int | None = None
     source: str = "embedded default"
+    source_file: str | None = None
+    sha256: str | None = None
 
 
 def embedded_default_wiring(host) -> Wiring:

@@ -45,6 +45,9 @@ class ProfileBackendSettings:
     """Settings of the ``profile`` compute backend: a named recipe from matterstack.yaml."""
 
     name: str = setting(help="the profile's name in matterstack.yaml or ~/.matterstack/config.yaml")
+    config: str | None = setting(
+        None, help="a profiles file to read alone (default: matterstack.yaml walking up from the current folder, over ~/.matterstack/config.yaml)"
+    )
 
 
 @hookimpl

@@ -47,7 +47,8 @@ class _Mismatch(Exception):
     """A value of the wrong type; the message reads ``expected X, found Y``."""
 
 
-def _describe(value: Any) -> str:
+def describe_value(value: Any) -> str:
+    """How a YAML value is named in messages: ``a string``, ``a list``, ``nothing (null)``."""
     for kind, name in _TYPE_NAMES.items():
         if type(value) is kind:
             return name
@@ -55,7 +56,7 @@ def _describe(value: Any) -> str:
 
 
 def _expected(what: str, value: Any) -> _Mismatch:
-    return _Mismatch(f"expected {what}, found {_describe(value)}")
+    return _Mismatch(f"expected {what}, found {describe_value(value)}")
 
 
 def _structure_str(value: Any, _: type) -> str:
@@ -144,7 +145,7 @@ def _converter():
             keys = list(value)
             for key in keys:
                 if not isinstance(key, str):
-                    raise _Mismatch(f"expected string keys, found {_describe(key)} key {key!r}")
+                    raise _Mismatch(f"expected string keys, found {describe_value(key)} key {key!r}")
             values = each(((k, value[k], value_type) for k in keys), type_)
             return dict(zip(keys, values))
 
@@ -211,7 +212,7 @@ def structure_settings(cls: type, data: Any, *, where: str, environ: Mapping[str
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"expected a mapping, found {_describe(data)}", where=where)
+        raise ConfigError(f"expected a mapping, found {describe_value(data)}", where=where)
     environ = os.environ if environ is None else environ
     data = dict(data)
     for field in attrs.fields(cls):

@@ -1,0 +1,181 @@
+"""``operators.yaml`` → :class:`~matterstack.orchestrator.registry.Wiring`, validated strictly.
+
+Every block is structured into the settings class its plugin registered (cattrs, through
+:func:`~matterstack.plugins.settings.structure_settings`), so a third-party kind or backend is
+checked exactly like a built-in one. The rules of the document itself:
+
+- top level: ``operators`` (required, at least one instance) and ``defaults`` (optional:
+  ``operator``, a configured key; ``max_concurrent``, the run's global cap);
+- each key is a canonical ``kind.name`` and its ``kind`` equals the key's kind prefix; the kind
+  is provided by an installed plugin;
+- ``max_concurrent`` (a positive integer) is accepted on every instance;
+- a kind takes a ``backend`` only when its settings class has a ``backend`` field; the block's
+  ``type`` (default ``local``) is provided by an installed plugin and the rest of the block is
+  validated by that backend's settings class; ``hpc_yaml`` only under kind ``hpc``.
+
+Every problem is one :class:`ConfigError` naming the file, the full key path and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from matterstack.core.operator_key import parse_operator_key
+from matterstack.errors import ConfigError, PluginError
+from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.plugins.settings import describe_value, setting, structure_settings
+from matterstack.wiring.yamlfile import load_yaml_bytes, read_file_bytes
+
+DEFAULT_BACKEND_TYPE = "local"
+"""The backend of an instance whose kind takes one and whose block names none."""
+
+BACKEND_ONLY_FOR_KIND = {"hpc_yaml": "hpc"}
+"""Backend types that stand for one operator kind: the legacy cluster file is always an
+``hpc`` instance (as ``--hpc-config`` always made ``hpc.default``)."""
+
+TOP_LEVEL_KEYS = ("defaults", "operators")
+_EXAMPLE = "operators: {local.default: {kind: local}}"
+
+
+@attrs.frozen
+class WiringDefaults:
+    """The ``defaults`` block of operators.yaml."""
+
+    operator: str | None = setting(None, help="routing default for tasks that name no key (a key under operators)")
+    max_concurrent: int | None = setting(None, help="global cap on active attempts per run")
+
+
+@attrs.frozen
+class InstanceLimit:
+    """``max_concurrent`` of an instance whose kind's settings class does not declare it."""
+
+    max_concurrent: int | None = setting(None, help="most attempts of this instance active at once")
+
+
+def load_operators_file(path: str | Path, host=None) -> Wiring:
+    """The wiring in the operators.yaml at ``path``, validated against ``host``'s plugins
+    (default: the process's plugin host). Raises one :class:`ConfigError` for any problem."""
+    path = Path(path)
+    data = read_file_bytes(path, what="operators file", fix="give the path of an existing operators.yaml")
+    return load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
+
+
+def load_operators_bytes(data: bytes, *, filename: str, host=None, source: str | None = None,
+                         source_file: str | None = None) -> Wiring:
+    """The wiring in ``data`` (the bytes of an operators.yaml), reporting problems against
+    ``filename``. ``source`` (default ``filename``) and ``source_file`` are recorded in the
+    wiring with the sha256 of ``data``."""
+    if host is None:
+        from matterstack.plugins.host import get_plugin_host
+
+        host = get_plugin_host()
+    document = load_yaml_bytes(data, filename=filename)
+    return build_wiring(document, host=host, filename=filename, source=source or filename,
+                        source_file=source_file, sha256=hashlib.sha256(data).hexdigest())
+
+
+def build_wiring(document: Any, *, host, filename: str, source: str, source_file: str | None = None,
+                 sha256: str | None = None) -> Wiring:
+    """Validate a parsed operators.yaml document and build its wiring."""
+    if not isinstance(document, Mapping):
+        raise ConfigError(f"expected a mapping with an operators block, found {describe_value(document)}",
+                          where=filename, fix=f"write {_EXAMPLE}")
+    for key in document:
+        if key not in TOP_LEVEL_KEYS:
+            raise ConfigError("unknown key", where=f"{filename}: {key}",
+                              fix=f"remove it; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+    if "operators" not in document:
+        raise ConfigError("required key is missing", where=f"{filename}: operators", fix=f"add {_EXAMPLE}")
+    operators = document["operators"]
+    if not isinstance(operators, Mapping) or not operators:
+        found = "an empty mapping" if isinstance(operators, Mapping) else describe_value(operators)
+        raise ConfigError(f"expected a mapping of instances by key, found {found}", where=f"{filename}: operators",
+                          fix=f"write {_EXAMPLE}")
+    instances = {}
+    for key, block in operators.items():
+        instance = _instance(key, block, host=host, filename=filename)
+        instances[instance.key] = instance
+    defaults = structure_settings(WiringDefaults, document.get("defaults") or {}, where=f"{filename}: defaults",
+                                  environ={})
+    _check_limit(defaults.max_concurrent, where=f"{filename}: defaults.max_concurrent")
+    default_operator = "local.default"
+    if defaults.operator is not None:
+        where = f"{filename}: defaults.operator"
+        default_operator = str(parse_operator_key(defaults.operator, where=where))
+        if default_operator not in instances:
+            raise ConfigError(f"{default_operator!r} is not configured (configured: {', '.join(instances)})",
+                              where=where, fix="name one of the keys under operators, or add that instance")
+    return Wiring(instances=instances, default_operator=default_operator, max_concurrent=defaults.max_concurrent,
+                  source=source, source_file=source_file, sha256=sha256)
+
+
+def _instance(key_text: Any, block: Any, *, host, filename: str) -> InstanceConfig:
+    at = f"{filename}: operators.{key_text}" if isinstance(key_text, str) else f"{filename}: operators"
+    key = parse_operator_key(key_text, where=at)
+    if not isinstance(block, Mapping):
+        raise ConfigError(f"expected a mapping with kind: {key.kind}, found {describe_value(block)}", where=at,
+                          fix=f"write {key}: {{kind: {key.kind}}}")
+    if "kind" not in block:
+        raise ConfigError("required key is missing", where=f"{at}.kind", fix=f"add kind: {key.kind}")
+    kind = block["kind"]
+    if not isinstance(kind, str):
+        raise ConfigError(f"expected a string, found {describe_value(kind)}", where=f"{at}.kind",
+                          fix=f"write kind: {key.kind}")
+    if kind != key.kind:
+        raise ConfigError(f"kind {kind!r} does not match the key's kind {key.kind!r}", where=f"{at}.kind",
+                          fix=f"write kind: {key.kind}, or name the instance {kind}.{key.name}")
+    try:
+        registration = host.operator_kinds[kind]
+    except PluginError as exc:
+        raise ConfigError(exc.what, where=f"{at}.kind", fix=exc.fix) from None
+    fields = {field.name for field in attrs.fields(registration.settings)}
+    options = {name: value for name, value in block.items() if name != "kind"}
+    if "backend" in options and "backend" not in fields:
+        raise ConfigError(f"kind {kind!r} takes no backend", where=f"{at}.backend",
+                          fix="remove it; only kinds that run compute jobs (like hpc) take a backend")
+    known = {"kind", "max_concurrent", *fields}
+    for name in options:
+        if name not in known:
+            raise ConfigError("unknown key", where=f"{at}.{name}", fix=f"remove it; known keys: {', '.join(sorted(known))}")
+    limit = None
+    if "max_concurrent" not in fields and "max_concurrent" in options:
+        limit = structure_settings(InstanceLimit, {"max_concurrent": options.pop("max_concurrent")}, where=at,
+                                   environ={}).max_concurrent
+    settings = structure_settings(registration.settings, options, where=at)
+    if "max_concurrent" in fields:
+        limit = settings.max_concurrent
+    _check_limit(limit, where=f"{at}.max_concurrent")
+    if "backend" in fields:
+        settings = attrs.evolve(settings, backend=_backend(settings.backend, kind=kind, host=host,
+                                                           where=f"{at}.backend"))
+    return InstanceConfig(key=str(key), kind=kind, settings=settings, max_concurrent=limit)
+
+
+def _backend(block: Mapping | None, *, kind: str, host, where: str) -> dict:
+    """The backend block with its ``type`` filled in, validated by that backend's settings."""
+    block = dict(block or {})
+    backend_type = block.setdefault("type", DEFAULT_BACKEND_TYPE)
+    if not isinstance(backend_type, str):
+        raise ConfigError(f"expected a string, found {describe_value(backend_type)}", where=f"{where}.type",
+                          fix="name a backend type, e.g. type: local or type: slurm")
+    only = BACKEND_ONLY_FOR_KIND.get(backend_type)
+    if only is not None and kind != only:
+        raise ConfigError(f"backend type {backend_type!r} is only for kind {only!r}", where=f"{where}.type",
+                          fix=f"move it under an {only}.<name> instance, or use type: slurm")
+    try:
+        registration = host.compute_backends[backend_type]
+    except PluginError as exc:
+        raise ConfigError(exc.what, where=f"{where}.type", fix=exc.fix) from None
+    structure_settings(registration.settings, {k: v for k, v in block.items() if k != "type"}, where=where)
+    return block
+
+
+def _check_limit(value: int | None, *, where: str) -> None:
+    if value is not None and value < 1:
+        raise ConfigError(f"expected a positive integer, found {value}", where=where,
+                          fix="write a number of attempts of at least 1, or leave it out for no limit")

@@ -1,0 +1,221 @@
+"""The run's own copy of its wiring, ``<run>/operators_snapshot/`` (the layout MatterStack 0.2.7
+wrote): ``operators.yaml`` (a byte copy of the file given at ``init``), ``metadata.json`` (its
+source, path and sha256) and ``history.jsonl`` (one line per event, appended).
+
+Once a run has a snapshot every tick uses it, so editing or deleting the site file changes
+nothing for the run. Giving a command a *different* file (another sha256) is refused unless
+``force_override``; the override replaces the snapshot and is recorded in the history. The
+legacy flags are snapshotted the same way, as the document they stand for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import attrs
+
+from matterstack.errors import ConfigError
+from matterstack.orchestrator.handle import write_atomic
+from matterstack.orchestrator.registry import Wiring, embedded_default_wiring
+from matterstack.wiring.document import load_operators_bytes
+from matterstack.wiring.legacy import legacy_document
+from matterstack.wiring.yamlfile import read_file_bytes
+
+SNAPSHOT_DIR = "operators_snapshot"
+SNAPSHOT_RELPATH = f"{SNAPSHOT_DIR}/operators.yaml"
+METADATA_RELPATH = f"{SNAPSHOT_DIR}/metadata.json"
+HISTORY_RELPATH = f"{SNAPSHOT_DIR}/history.jsonl"
+OPERATORS_CONFIG_SOURCE = "CLI_OVERRIDE"
+"""The source recorded for ``--operators-config`` (the name MatterStack 0.2.7 gave it)."""
+PERSISTED = "WIRING_PERSISTED"
+OVERRIDE_FORCED = "WIRING_OVERRIDE_FORCED"
+
+
+@attrs.frozen
+class WiringRequest:
+    """Wiring asked for on the command line, validated: the bytes to snapshot, where they
+    came from (``source``: ``CLI_OVERRIDE``, ``LEGACY_HPC_CONFIG`` or ``LEGACY_PROFILE``),
+    the flags as given, and the wiring they make."""
+
+    source: str
+    resolved_path: str
+    data: bytes
+    wiring: Wiring
+    provenance: dict
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 of :attr:`data`."""
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def wiring_request(*, operators_config=None, hpc_config=None, profile=None, config=None,
+                   host=None) -> WiringRequest | None:
+    """Read and validate the wiring the flags ask for, or None when they ask for nothing.
+
+    ``operators_config`` wins over the legacy flags; ``hpc_config`` over ``profile``.
+    """
+    host = host or _process_host()
+    provenance = {
+        "cli": {"operators_config": _absolute(operators_config)},
+        "legacy": {"hpc_config": _absolute(hpc_config), "profile": profile, "profiles_config_path": _absolute(config)},
+    }
+    if operators_config is not None:
+        path = Path(operators_config).expanduser()
+        data = read_file_bytes(path, what="operators file", fix="give the path of an existing operators.yaml")
+        wiring = load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
+        return WiringRequest(OPERATORS_CONFIG_SOURCE, str(path.resolve()), data, wiring, provenance)
+    legacy = legacy_document(host=host, hpc_config=hpc_config, profile=profile, config=config)
+    if legacy is None:
+        return None
+    wiring = load_operators_bytes(legacy.data, filename=legacy.label, host=host, source_file=legacy.resolved_path)
+    return WiringRequest(legacy.source, legacy.resolved_path, legacy.data, wiring, provenance)
+
+
+def persist_request(handle, request: WiringRequest, *, force_override: bool = False) -> None:
+    """Make ``request`` the run's snapshot.
+
+    No snapshot yet: write it. The same bytes: nothing to do. Other bytes: refused with a
+    :class:`ConfigError` unless ``force_override``, which replaces the snapshot and appends a
+    ``WIRING_OVERRIDE_FORCED`` line to the history. Writes happen under the run lock, so a run
+    another process is stepping is left as it is (:class:`RunLockedError`).
+    """
+    from matterstack.store.lock import RunLock
+
+    if not _needs_writing(handle, request, force_override):
+        return
+    with RunLock(handle.root_path):
+        prior = _snapshot_sha256(handle)
+        if _needs_writing(handle, request, force_override):  # another process may have written it meanwhile
+            _write_snapshot(handle, request, prior, force_override=force_override)
+
+
+def _snapshot_sha256(handle) -> str | None:
+    snapshot = Path(handle.root_path) / SNAPSHOT_RELPATH
+    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
+
+
+def _needs_writing(handle, request: WiringRequest, force_override: bool) -> bool:
+    """Whether ``request`` differs from the snapshot; ConfigError if it may not replace it."""
+    prior = _snapshot_sha256(handle)
+    if prior == request.sha256:
+        return False
+    if prior is not None and not force_override:
+        effective = (read_metadata(handle.root_path) or {}).get("effective") or {}
+        raise ConfigError(
+            f"the run's wiring (sha256 {prior[:12]}, from {effective.get('resolved_path') or SNAPSHOT_RELPATH}) "
+            f"differs from {request.resolved_path} (sha256 {request.sha256[:12]})",
+            where=f"run {handle.run_id}",
+            fix="leave the wiring flags out to keep the run's wiring, or add --force-wiring-override to replace it",
+        )
+    return True
+
+
+def _write_snapshot(handle, request: WiringRequest, prior: str | None, *, force_override: bool) -> None:
+    run_dir = Path(handle.root_path)
+    write_atomic(run_dir / SNAPSHOT_RELPATH, request.data)
+    _write_metadata(handle, request, force_override=force_override)
+    if prior is None:
+        _append_history(run_dir, request, PERSISTED, {"note": "Initial persistence"})
+    else:
+        _append_history(run_dir, request, OVERRIDE_FORCED, {"prior_sha256": prior})
+
+
+def load_run_wiring(handle, *, operators_config=None, hpc_config=None, profile=None, config=None,
+                    force_override: bool = False, host=None) -> Wiring:
+    """The wiring a run uses: what the flags ask for (snapshotted first, see
+    :func:`persist_request`), else the run's snapshot, else the embedded default."""
+    host = host or _process_host()
+    request = wiring_request(operators_config=operators_config, hpc_config=hpc_config, profile=profile,
+                             config=config, host=host)
+    if request is not None:
+        persist_request(handle, request, force_override=force_override)
+    return snapshot_wiring(handle, host=host) or embedded_default_wiring(host)
+
+
+def snapshot_wiring(handle, *, host) -> Wiring | None:
+    """The wiring in the run's snapshot, or None when the run has none."""
+    run_dir = Path(handle.root_path)
+    snapshot = run_dir / SNAPSHOT_RELPATH
+    if not snapshot.is_file():
+        return None
+    effective = (read_metadata(run_dir) or {}).get("effective") or {}
+    return load_operators_bytes(snapshot.read_bytes(), filename=str(snapshot), host=host,
+                                source_file=effective.get("resolved_path"))
+
+
+def read_metadata(run_dir: Path) -> dict | None:
+    """``metadata.json`` of the run's snapshot, or None when absent or unreadable."""
+    try:
+        data = json.loads((Path(run_dir) / METADATA_RELPATH).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    """The events of ``history.jsonl``, oldest first (a damaged line is skipped)."""
+    try:
+        lines = (Path(run_dir) / HISTORY_RELPATH).read_text().splitlines()
+    except OSError:
+        return []
+    events = []
+    for line in lines:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _process_host():
+    from matterstack.plugins.host import get_plugin_host
+
+    return get_plugin_host()
+
+
+def _absolute(path) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_metadata(handle, request: WiringRequest, *, force_override: bool) -> None:
+    run_dir = Path(handle.root_path)
+    now = _now()
+    cli = {**request.provenance["cli"], "force_wiring_override": bool(force_override)}
+    payload = {
+        "schema_version": 1,
+        "created_at_utc": (read_metadata(run_dir) or {}).get("created_at_utc") or now,
+        "updated_at_utc": now,
+        "effective": {
+            "source": request.source,
+            "resolved_path": request.resolved_path,
+            "sha256": request.sha256,
+            "snapshot_relpath": SNAPSHOT_RELPATH,
+        },
+        "provenance": {"workspace_slug": handle.workspace_slug, "cli": cli, "legacy": request.provenance["legacy"]},
+        "history_relpath": HISTORY_RELPATH,
+    }
+    write_atomic(run_dir / METADATA_RELPATH, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def _append_history(run_dir: Path, request: WiringRequest, event: str, details: dict) -> None:
+    line = {
+        "at_utc": _now(),
+        "event": event,
+        "source": request.source,
+        "sha256": request.sha256,
+        "resolved_path": request.resolved_path,
+        "snapshot_relpath": SNAPSHOT_RELPATH,
+        "details": details,
+    }
+    with (run_dir / HISTORY_RELPATH).open("a") as fh:
+        fh.write(json.dumps(line, sort_keys=True) + "\n")

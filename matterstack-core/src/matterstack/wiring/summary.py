@@ -1,0 +1,110 @@
+"""The wiring as people and reviewers see it: one row per instance (key, kind, backend type,
+limit, root) for ``operators check``, and the run's wiring summary (source, sha256,
+instances, snapshot history) for ``explain`` and the evidence bundle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from matterstack.errors import MatterStackError
+from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.document import DEFAULT_BACKEND_TYPE
+from matterstack.wiring.snapshot import OVERRIDE_FORCED, SNAPSHOT_RELPATH, load_run_wiring, read_history, read_metadata
+
+RUN_DIRECTORY = "run directory"
+"""The root shown for an instance whose work happens in the attempt directories of the run."""
+
+SOURCE_FLAGS = {"CLI_OVERRIDE": "--operators-config", "LEGACY_HPC_CONFIG": "--hpc-config",
+                "LEGACY_PROFILE": "--profile"}
+"""How each recorded source was given on the command line."""
+
+
+def instance_row(instance: InstanceConfig, host) -> dict:
+    """``key``, ``kind``, ``backend`` (type, or None for a kind without one),
+    ``max_concurrent`` and ``root`` (where the instance's jobs run, when the wiring says)."""
+    settings = instance.settings
+    limit = instance.max_concurrent if instance.max_concurrent is not None else getattr(settings, "max_concurrent", None)
+    if not (attrs.has(type(settings)) and "backend" in attrs.fields_dict(type(settings))):
+        return {"key": instance.key, "kind": instance.kind, "backend": None, "max_concurrent": limit,
+                "root": RUN_DIRECTORY}
+    block = settings.backend if isinstance(settings.backend, Mapping) else {"type": DEFAULT_BACKEND_TYPE}
+    return {"key": instance.key, "kind": instance.kind, "backend": block.get("type"), "max_concurrent": limit,
+            "root": backend_root(block.get("type"), block, host)}
+
+
+def backend_root(backend_type: str, options: Mapping, host) -> str | None:
+    """The backend's ``workspace_root``; the run directory when its type leaves that
+    optional and the block leaves it out; None when the type has no such setting."""
+    if options.get("workspace_root") is not None:
+        return str(options["workspace_root"])
+    registration = host.compute_backends.get(backend_type)
+    fields = attrs.fields_dict(registration.settings) if registration is not None else {}
+    field = fields.get("workspace_root")
+    return RUN_DIRECTORY if field is not None and field.default is None else None
+
+
+def wiring_summary(handle, wiring: Wiring | None = None, *, host=None) -> dict:
+    """What the evidence bundle and ``explain`` say about a run's wiring.
+
+    ``wiring`` defaults to what the run uses (:func:`~matterstack.wiring.snapshot.load_run_wiring`);
+    when that fails (a plugin was uninstalled) the summary still holds the snapshot's
+    provenance and history, with the problem under ``error``.
+    """
+    if host is None:
+        from matterstack.plugins.host import get_plugin_host
+
+        host = get_plugin_host()
+    run_dir = Path(handle.root_path)
+    error = None
+    if wiring is None:
+        try:
+            wiring = load_run_wiring(handle, host=host)
+        except MatterStackError as exc:
+            error = exc.one_line()
+    history = read_history(run_dir)
+    has_snapshot = (run_dir / SNAPSHOT_RELPATH).is_file()
+    effective = ((read_metadata(run_dir) or {}).get("effective") or {}) if has_snapshot else {}
+    summary = {
+        "source": effective.get("source") or (None if wiring is None else wiring.source),
+        "source_file": effective.get("resolved_path") or (None if wiring is None else wiring.source_file),
+        "sha256": effective.get("sha256") or (None if wiring is None else wiring.sha256),
+        "snapshot": SNAPSHOT_RELPATH if has_snapshot else None,
+        "default_operator": None if wiring is None else wiring.default_operator,
+        "max_concurrent": None if wiring is None else wiring.max_concurrent,
+        "instances": None if wiring is None else {
+            row.pop("key"): row for row in (instance_row(i, host) for i in wiring.instances.values())
+        },
+        "history": history,
+        "overrides": sum(1 for event in history if event.get("event") == OVERRIDE_FORCED),
+    }
+    if error is not None:
+        summary["error"] = error
+    return summary
+
+
+def render_summary(summary: dict) -> list[str]:
+    """The wiring summary as lines of text (``explain``, ``report.md``)."""
+    source = summary.get("source")
+    origin = SOURCE_FLAGS.get(source, source)
+    if summary.get("source_file") and summary["source_file"] != source:
+        origin = f"{origin} {summary['source_file']}"
+    digest = f" (sha256 {summary['sha256'][:12]})" if summary.get("sha256") else ""
+    where = f", snapshot {summary['snapshot']}" if summary.get("snapshot") else ""
+    count = len(summary["instances"]) if summary.get("instances") is not None else 0
+    lines = [f"wiring: {origin}{digest}{where}; {count} instance(s)"]
+    for key, row in sorted((summary.get("instances") or {}).items()):
+        backend = f" backend {row['backend']}" if row["backend"] else ""
+        limit = f" max_concurrent {row['max_concurrent']}" if row["max_concurrent"] is not None else ""
+        root = f" root {row['root']}" if row["root"] else ""
+        lines.append(f"  {key}: kind {row['kind']}{backend}{limit}{root}")
+    for event in summary.get("history") or []:
+        if event.get("event") == OVERRIDE_FORCED:
+            prior = str((event.get("details") or {}).get("prior_sha256") or "?")[:12]
+            lines.append(f"  wiring overridden at {event.get('at_utc')} with --force-wiring-override: "
+                         f"sha256 {prior} -> {str(event.get('sha256'))[:12]} from {event.get('resolved_path')}")
+    if summary.get("error"):
+        lines.append(f"  wiring problem: {summary['error']}")
+    return lines
