@@ -55,8 +55,10 @@ def soak(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run every ``bench/bench_*.py`` in turn with this session's interpreter."""
+    """Run every ``bench/bench_*.py`` in turn with this session's interpreter; the peers the
+    benchmarks compare against are pinned in ``bench/requirements.txt``."""
     install_from_wheelhouse(session)
+    session.install("-r", str(ROOT / "bench" / "requirements.txt"))
     for script in sorted((ROOT / "bench").glob("bench_*.py")):
         session.run("python", str(script))
 

@@ -9,8 +9,9 @@ any later process can poll, fetch or cancel it. Resource fields are recorded, no
 
 from __future__ import annotations
 
+import json
 import shutil
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from matterstack.backends import local_jobs
 from matterstack.core.status import AttemptStatus
@@ -18,6 +19,7 @@ from matterstack.operators.staging import list_outputs
 from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
 
 _INDEX = ".matterstack-local/jobs"
+LEGACY_STATE_FILE = "local_backend_state.json"
 
 
 class LocalBackend(ComputeBackend):
@@ -28,7 +30,11 @@ class LocalBackend(ComputeBackend):
         self.copy_inputs = root is not None
         base = Path(root).expanduser() if root else Path(context.run_dir)
         self.root = base if base.is_absolute() else (Path.cwd() / base)
-        self.index = Path(context.run_dir) / _INDEX
+        self.run_dir = Path(context.run_dir)
+        self.index = self.run_dir / _INDEX
+        # What the index says never changes for a job id: remembered, so each poll of each
+        # job does not read its index file again.
+        self._workdirs: dict[str, Path] = {}
 
     @property
     def capabilities(self) -> BackendCapabilities:
@@ -38,16 +44,47 @@ class LocalBackend(ComputeBackend):
         workdir = (self.root / job.relative_dir) if self.copy_inputs else job.input_dir
         if self.copy_inputs and not local_jobs.was_launched(workdir):
             shutil.copytree(job.input_dir, workdir, dirs_exist_ok=True)
-        self.index.mkdir(parents=True, exist_ok=True)
-        (self.index / job.token).write_text(str(workdir.resolve()))
+        if not self._workdirs:
+            self.index.mkdir(parents=True, exist_ok=True)
+        resolved = str(workdir.resolve())
+        (self.index / job.token).write_text(resolved)
+        self._workdirs[job.token] = Path(resolved)
         local_jobs.launch(workdir, job.command, {k: str(v) for k, v in job.env.items()})
         return job.token
 
     def _workdir(self, job_id: str) -> Path | None:
+        known = self._workdirs.get(job_id)
+        if known is not None:
+            return known
         try:
-            return Path((self.index / job_id).read_text())
+            known = self._workdirs[job_id] = Path((self.index / job_id).read_text())
         except FileNotFoundError:
+            return self._legacy_workdir(job_id)
+        return known
+
+    def _legacy_workdir(self, job_id: str) -> Path | None:
+        """Where MatterStack 0.2.x ran job ``job_id`` (a task id) of this run, from the
+        ``local_backend_state.json`` it kept in the backend root: 0.2.5+ recorded the work
+        directory (an absolute path on the machine of the time, found again below this run's
+        folder); 0.2.4 ran every job in ``<run>/<task id>/``."""
+        try:
+            state = json.loads((self.root / LEGACY_STATE_FILE).read_text())
+        except (OSError, ValueError):
             return None
+        if not isinstance(state, dict):
+            return None
+        recorded = state.get("paths", {}).get(job_id) if isinstance(state.get("paths"), dict) else None
+        if isinstance(recorded, str):
+            parts = PurePosixPath(recorded).parts
+            if self.run_dir.name not in parts:
+                return None  # another run's job of the same task id (a shared backend root)
+            below = parts[len(parts) - parts[::-1].index(self.run_dir.name):]
+            workdir = self.run_dir.joinpath(*below)
+        elif "paths" not in state and job_id in state:
+            workdir = self.run_dir / job_id
+        else:
+            return None
+        return workdir if workdir.is_dir() else None
 
     def poll_many(self, job_ids: list[str]) -> dict[str, JobObservation]:
         out = {}
@@ -61,7 +98,7 @@ class LocalBackend(ComputeBackend):
 
     def fetch(self, job_id: str, dest: Path, include=None, exclude=None) -> None:
         workdir = self._workdir(job_id)
-        if workdir is None or workdir.resolve() == Path(dest).resolve():
+        if workdir is None or workdir == Path(dest) or workdir.resolve() == Path(dest).resolve():
             return
         patterns = {"include": include or [], "exclude": exclude or []}
         for name, path in list_outputs(workdir, patterns).items():

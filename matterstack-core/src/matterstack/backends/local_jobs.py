@@ -2,12 +2,11 @@
 
 A job lives entirely in its work directory, so any later process can poll it:
 
-- ``.matterstack/job.sh``   the wrapper, written before launch;
 - ``.matterstack/claim``    created with O_EXCL by the wrapper before the command runs. A
   second launch of the same job (a resubmission after a crash) finds the claim and exits
   without running anything: execution is exactly-once even if submission is not;
 - ``.matterstack/pid``      the wrapper's pid and its start time (guards against pid reuse);
-- ``exit_code``             written atomically by the wrapper when the command ends;
+- ``exit_code``             written by the wrapper when the command ends;
 - ``stdout.log``, ``stderr.log``.
 
 The job id is the token the caller gives (the attempt id), so a job is found by token.
@@ -16,10 +15,10 @@ The job id is the token the caller gives (the attempt id), so a job is found by 
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import time
+from collections import deque
 from pathlib import Path
 
 import attrs
@@ -29,21 +28,27 @@ EXIT_CODE_FILE = "exit_code"
 CANCEL_FILE = "cancelled"
 CANCEL_GRACE_SECONDS = 2.0
 
-# The claim is taken with noclobber (O_EXCL) so that two launches of one job can never both
-# run the command. The pid file and the exit code go through a temporary file and a rename
-# so a reader never sees a half-written one. The pid is recorded before the cancellation
-# file is looked at: a ``cancel`` that finds no pid yet is then sure to be seen.
-_WRAPPER = """\
-#!/bin/sh
-cd {workdir} || exit 97
+# The wrapper, run as ``/bin/sh -c _WRAPPER matterstack-job <workdir> <command>`` (the values
+# are arguments, never parsed as shell code). The claim is taken with noclobber (O_EXCL) so
+# that two launches of one job can never both run the command. The pid is recorded before
+# the cancellation file is looked at: a ``cancel`` that finds no pid yet is then sure to be
+# seen. Besides the command only shell built-ins run (each extra process costs about as
+# much as a short command): the start time is read from /proc/$$/stat with ``read``, and
+# the pid and exit code files are each written by one ``echo``, one line ended by a newline
+# in one write; a reader takes a file without its newline for one still being written while
+# the wrapper lives (see :func:`observe`), so it never acts on a half-written value.
+_WRAPPER = f"""\
+cd "$1" || exit 97
+command=$2
 set -C
-( : > {control}/claim ) 2>/dev/null || exit 0
+true 2>/dev/null > {CONTROL_DIR}/claim || exit 0
 set +C
-echo "$$ $(cut -d' ' -f22 /proc/$$/stat 2>/dev/null)" > {control}/pid.tmp && mv {control}/pid.tmp {control}/pid
-[ -e {control}/{cancel} ] && exit 0
-/bin/sh -c {command} > stdout.log 2> stderr.log < /dev/null
-code=$?
-echo "$code" > {control}/exit_code.tmp && mv {control}/exit_code.tmp {exit_code}
+read -r stat < /proc/$$/stat
+set -- ${{stat##*) }}
+echo "$$ ${{20}}" > {CONTROL_DIR}/pid
+[ -e {CONTROL_DIR}/{CANCEL_FILE} ] && exit 0
+/bin/sh -c "$command" > stdout.log 2> stderr.log < /dev/null
+echo "$?" > {EXIT_CODE_FILE}
 """
 
 
@@ -56,37 +61,36 @@ class LocalJobState:
     reason: str = ""
 
 
+# Wrappers this process started and has not collected yet. Kept here rather than left to
+# ``subprocess``, which checks every unfinished child it forgot about on each new launch
+# (quadratic with many long jobs); a few are checked per launch and per observation instead.
+_unreaped: deque[subprocess.Popen] = deque()
+
+
+def _reap_some(checks: int = 4) -> None:
+    for _ in range(min(checks, len(_unreaped))):
+        process = _unreaped.popleft()
+        if process.poll() is None:
+            _unreaped.append(process)
+
+
 def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
     """Start ``command`` in ``workdir`` as a detached process group; return at once.
 
     Safe to call twice for one work directory: only the first launch runs the command.
     """
-    control = workdir / CONTROL_DIR
-    control.mkdir(parents=True, exist_ok=True)
-    wrapper = control / "job.sh"
-    # A new file replaces the old one: a wrapper of an earlier launch may still be reading it.
-    staged = control / f".job.sh.{os.getpid()}"
-    staged.write_text(
-        _WRAPPER.format(
-            workdir=shlex.quote(str(workdir)),
-            control=shlex.quote(CONTROL_DIR),
-            command=shlex.quote(command),
-            exit_code=shlex.quote(EXIT_CODE_FILE),
-            cancel=shlex.quote(CANCEL_FILE),
-        )
-    )
-    os.replace(staged, wrapper)
-    full_env = {**os.environ, **env}
-    subprocess.Popen(
-        ["/bin/sh", str(wrapper)],
+    (workdir / CONTROL_DIR).mkdir(parents=True, exist_ok=True)
+    _unreaped.append(subprocess.Popen(
+        ["/bin/sh", "-c", _WRAPPER, "matterstack-job", str(workdir), command],
         cwd=workdir,
-        env=full_env,
+        env={**os.environ, **env} if env else None,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         close_fds=True,
-    )
+    ))
+    _reap_some()
 
 
 def was_launched(workdir: Path) -> bool:
@@ -96,25 +100,28 @@ def was_launched(workdir: Path) -> bool:
 
 def observe(workdir: Path) -> LocalJobState:
     """Read a job's state from its files; never blocks, never raises for a missing job."""
+    _reap_some()
     control = workdir / CONTROL_DIR
     exit_file = workdir / EXIT_CODE_FILE
-    if exit_file.exists():
-        text = exit_file.read_text().strip()
+    text = _read(exit_file)
+    # Without its newline the exit code may still be being written, unless its writer is gone.
+    if text is not None and (text.endswith("\n") or _live_pid(control) is None):
         try:
-            return LocalJobState("exited", exit_code=int(text))
+            return LocalJobState("exited", exit_code=int(text.strip()))
         except ValueError:
-            return LocalJobState("lost", reason=f"{exit_file} holds {text!r}, not an exit code")
+            return LocalJobState("lost", reason=f"{exit_file} holds {text.strip()!r}, not an exit code")
     if (control / CANCEL_FILE).exists():
         return LocalJobState("cancelled", reason="cancelled by request")
     if not (control / "claim").exists():
         return LocalJobState("queued", reason="the process has not started yet")
-    pid = _live_pid(control)
+    pid_line = _read(control / "pid")  # read once: it may be written at any moment
+    if pid_line is None or not pid_line.endswith("\n"):
+        return LocalJobState("queued", reason="the process is starting")
+    pid = _alive(pid_line)
     if pid is not None:
         return LocalJobState("running", reason=f"process {pid} running")
-    if exit_file.exists():  # the job ended between the two checks above
+    if exit_file.exists():  # the job ended between the checks above
         return observe(workdir)
-    if not (control / "pid").exists():
-        return LocalJobState("queued", reason="the process is starting")
     return LocalJobState("lost", reason="the process ended without recording an exit code")
 
 
@@ -158,12 +165,25 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
+def _read(path: Path) -> str | None:
+    """A small file's text, or None if it does not exist."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+
+
 def _live_pid(control: Path) -> int | None:
     """The wrapper's pid if that very process (same start time) is still alive."""
+    return _alive(_read(control / "pid"))
+
+
+def _alive(pid_line: str | None) -> int | None:
+    """The pid of a pid file's line if that very process (same start time) is still alive."""
     try:
-        pid_text, _, started = (control / "pid").read_text().strip().partition(" ")
+        pid_text, _, started = (pid_line or "").strip().partition(" ")
         pid = int(pid_text)
-    except (FileNotFoundError, ValueError):
+    except ValueError:
         return None
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -11,6 +12,8 @@ import typer
 from matterstack.cli.runs import WorkspacesRoot, handle_for
 
 RunArg = typer.Argument(..., help="Run id.")
+LOCK_PATIENCE_SECONDS = 5.0
+LOCK_RETRY_SECONDS = 0.01
 
 
 def _echo(result) -> None:
@@ -19,12 +22,31 @@ def _echo(result) -> None:
     typer.echo(f"Run status: {result.status.value}")
 
 
-def _with_registry(handle, action):
-    from matterstack.orchestrator.api import build_registry
+def _when_unlocked(action):
+    """``action()``, retried while a tick holds the run lock (ticks are short, and a person
+    typing ``cancel`` beside a running ``loop`` should not have to retry), for at most
+    LOCK_PATIENCE_SECONDS; then the RunLockedError (exit code 3) stands. Every control action
+    takes the lock before it changes anything, so a refused try changed nothing."""
+    from matterstack.errors import RunLockedError
 
-    registry = build_registry(handle)
+    deadline = time.monotonic() + LOCK_PATIENCE_SECONDS
+    while True:
+        try:
+            return action()
+        except RunLockedError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(LOCK_RETRY_SECONDS)
+
+
+def _with_registry(handle, action):
+    """``action(registry)`` under the lock, with the operators the run is wired to (its
+    operators.yaml snapshot, else the embedded default)."""
+    from matterstack.cli.wiring_flags import WiringFlags
+
+    registry = WiringFlags().registry(handle)
     try:
-        return action(registry)
+        return _when_unlocked(lambda: action(registry))
     finally:
         registry.close()
 
@@ -33,14 +55,16 @@ def pause(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -
     """Stop submitting new work; running work is still polled and collected."""
     from matterstack.orchestrator import control
 
-    _echo(control.pause(handle_for(run, workspaces_root)))
+    handle = handle_for(run, workspaces_root)
+    _echo(_when_unlocked(lambda: control.pause(handle)))
 
 
 def resume(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
     """Let a paused run submit again."""
     from matterstack.orchestrator import control
 
-    _echo(control.resume(handle_for(run, workspaces_root)))
+    handle = handle_for(run, workspaces_root)
+    _echo(_when_unlocked(lambda: control.resume(handle)))
 
 
 def cancel(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
@@ -55,7 +79,8 @@ def revive(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) 
     """Move a finished run back to PENDING so ticks continue it."""
     from matterstack.orchestrator import control
 
-    _echo(control.revive(handle_for(run, workspaces_root)))
+    handle = handle_for(run, workspaces_root)
+    _echo(_when_unlocked(lambda: control.revive(handle)))
 
 
 def rerun(

@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 
+from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.orchestrator.observe import attempt_key
 
 _ORDER = ("COMPLETED", "FAILED", "SKIPPED", "CANCELLED", "RUNNING", "WAITING_EXTERNAL", "PENDING")
@@ -16,7 +17,13 @@ _DONE = {"COMPLETED", "FAILED", "SKIPPED", "CANCELLED"}
 def snapshot(store) -> tuple[dict[str, int], dict[str, int]]:
     """Task counts by status, and active attempts by operator key."""
     counts = {str(getattr(k, "value", k)): v for k, v in store.count_tasks_by_status().items()}
-    waiting = Counter(attempt_key(a) or "?" for a in store.active_attempts())
+    waiting: Counter[str] = Counter()
+    for column, count in store.active_attempt_counts().items():
+        key = resolve_attempt_operator_key(column, None, None).key
+        if key is None:  # the key is elsewhere (0.2.x attempts): ask each attempt
+            waiting = Counter(attempt_key(a) or "?" for a in store.active_attempts())
+            break
+        waiting[key] += count
     return counts, dict(waiting)
 
 
@@ -36,13 +43,14 @@ def render_line(run_id: str, counts: dict[str, int], waiting: dict[str, int], st
 
 
 class ProgressPrinter:
-    """Redraws one line on a terminal; elsewhere prints a line only when it changes."""
+    """Redraws one line on a terminal; elsewhere (or with ``redraw=False``, for several runs)
+    prints a run's line only when it changes."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, redraw: bool | None = None):
         self.stream = stream or sys.stderr
         self.started = time.monotonic()
-        self._last = None
-        self._tty = self.stream.isatty()
+        self._last: dict[str, tuple] = {}
+        self._tty = self.stream.isatty() if redraw is None else redraw
 
     def show(self, run_id: str, store) -> None:
         counts, waiting = snapshot(store)
@@ -51,10 +59,10 @@ class ProgressPrinter:
         if self._tty:
             self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()
-        elif key != self._last:
+        elif key != self._last.get(run_id):
             self.stream.write(line + "\n")
             self.stream.flush()
-        self._last = key
+        self._last[run_id] = key
 
     def note(self, text: str) -> None:
         if self._tty:

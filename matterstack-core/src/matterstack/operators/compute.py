@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from matterstack.core.status import AttemptStatus
+from matterstack.errors import TransientOperatorError
 from matterstack.plugins.interfaces import (
     AttemptContext,
     CollectResult,
@@ -74,7 +75,7 @@ class ComputeOperator(Operator):
             attempt = by_job[job_id]
             reason = job.reason
             if job.status == AttemptStatus.FAILED and job.exit_code is not None:
-                tail = stderr_tail(self._output_dir(attempt))
+                tail = self._stderr_tail(attempt, job_id)
                 reason = f"exit code {job.exit_code}" + (f": {tail}" if tail else "")
                 if job.native_state and job.native_state not in ("FAILED", "exited"):
                     reason = f"{job.native_state}, {reason}"
@@ -127,5 +128,11 @@ class ComputeOperator(Operator):
         if self.backend is not None:
             self.backend.close()
 
-    def _output_dir(self, attempt: AttemptContext) -> Path:
-        return attempt.attempt_dir
+    def _stderr_tail(self, attempt: AttemptContext, job_id: str) -> str:
+        """The tail of the job's stderr, fetched first when the job ran elsewhere."""
+        if not (attempt.attempt_dir / "stderr.log").is_file():
+            try:
+                self.backend.fetch(job_id, attempt.attempt_dir, ["stderr.log"], None)
+            except TransientOperatorError:
+                return ""  # the reason goes without it; collect fetches everything later
+        return stderr_tail(attempt.attempt_dir)

@@ -12,7 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 
-from matterstack.core.operator_key import route_new_task
+from matterstack.core.operator_key import OPERATOR_ENV_VAR, route_new_task
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
@@ -56,15 +56,19 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
     per_key = Counter(active)
     total = sum(active.values())
     indexes = state.store.next_attempt_indexes([task.task_id for task in tasks]) if tasks else {}
+    routes: dict[tuple, str] = {}  # the routing inputs a task has → the key they give
     created, refused = [], []
     for task in tasks:
         if wiring.max_concurrent is not None and total >= wiring.max_concurrent:
             break
-        try:
-            key = route_new_task(task, wiring.default_operator).key
-        except MatterStackError as exc:
-            refused.append(_new_attempt(state, task, indexes, None, exc.one_line()))
-            continue
+        route = (task.operator_key, task.env.get(OPERATOR_ENV_VAR), task.default_operator_key)
+        key = routes.get(route)
+        if key is None:
+            try:
+                key = routes[route] = route_new_task(task, wiring.default_operator).key
+            except MatterStackError as exc:
+                refused.append(_new_attempt(state, task, indexes, None, exc.one_line()))
+                continue
         if not state.registry.has(key):
             refused.append(_new_attempt(state, task, indexes, key, state.registry.missing_key_reason(key)))
             continue

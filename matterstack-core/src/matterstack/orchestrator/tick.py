@@ -16,7 +16,7 @@ import attrs
 
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.errors import MatterStackError
-from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.handle import RunHandle, write_atomic
 from matterstack.orchestrator.observe import poll_active, reconcile_created
 from matterstack.orchestrator.planning import campaign_results, check_workflow
 from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created
@@ -35,9 +35,13 @@ class TickReport:
     notes: tuple[str, ...] = ()
 
 
+PENDING_STATE_FILE = "campaign_state.pending.json"
+
+
 def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     """Run one tick on an open store whose run lock the caller holds."""
     run = store.get_run()
+    settle_campaign_state(handle, store)
     if run.status.is_terminal:
         return TickReport(run.run_id, run.status)
     if run.status == RunStatus.PENDING:
@@ -56,7 +60,7 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     state.commit(host)
 
     planned = 0
-    paused = store.get_run().status == RunStatus.PAUSED
+    paused = store.run_status() == RunStatus.PAUSED
     startable = skip_blocked(state)
     if not paused:
         new = start_ready(state, startable, store.active_attempt_counts())
@@ -66,7 +70,7 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
             planned = _analyze_and_plan(handle, campaign, store, state)
     return TickReport(
         run_id=handle.run_id,
-        status=store.get_run().status,
+        status=store.run_status(),
         submitted=state.submitted,
         finished=state.finished,
         planned=planned,
@@ -101,15 +105,38 @@ def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> i
     except Exception as exc:
         _record_campaign_error(store, state, "plan", exc)
         return 0
-    # The iteration is kept only now that analyze and plan both succeeded, so a retry
-    # analyzes the same results from the same state. State first, then tasks: a crash
-    # between the two analyzes again, rather than planning the same iteration twice.
-    handle.write_campaign_state(new_state)
+    # The iteration is kept only now that analyze and plan both succeeded. The new state and
+    # what plan made of it (new tasks, or the end of the run) are kept together or not at
+    # all: the state waits in a pending file until the database holds the rest, so a crash
+    # in between analyzes the same results from the same state again.
+    write_atomic(handle.root_path / PENDING_STATE_FILE, json.dumps({
+        "state": new_state, "tasks_before": _task_count(store), "completes": workflow is None}))
     if workflow is None:
         store.set_run_status(RunStatus.COMPLETED, "plan returned None: the campaign is done")
-        return 0
-    store.add_tasks(tasks)
+    else:
+        store.add_tasks(tasks)
+    settle_campaign_state(handle, store)
     return len(tasks)
+
+
+def settle_campaign_state(handle: RunHandle, store) -> None:
+    """Finish or undo an iteration's change of ``campaign_state.json`` left pending by a
+    crash: keep the new state if the database recorded what was planned from it (more tasks,
+    or the completed run), else drop it."""
+    path = handle.root_path / PENDING_STATE_FILE
+    try:
+        pending = json.loads(path.read_text())
+    except FileNotFoundError:
+        return
+    recorded = _task_count(store) > pending["tasks_before"] or (
+        pending["completes"] and store.get_run().status == RunStatus.COMPLETED)
+    if recorded:
+        handle.write_campaign_state(pending["state"])
+    path.unlink()
+
+
+def _task_count(store) -> int:
+    return sum(store.count_tasks_by_status().values())
 
 
 def _record_campaign_error(store, state: TickState, phase: str, exc: Exception) -> None:

@@ -261,8 +261,8 @@ class AttemptQueries(TaskQueries):
     def tasks_with_current_attempts(self) -> Iterator[tuple[str, TaskStatus, Attempt | None]]:
         """``(task_id, status, current attempt or None)`` for every task, in ``rowid`` order."""
         current = {
-            row["attempt_id"]: attempt_from_row(row)
-            for row in self._iter_select(
+            values[0]: self._decoded.attempt(values)
+            for values in self._iter_values(
                 f"SELECT {', '.join(f'a.{column}' for column in ATTEMPT_COLUMNS)} FROM tasks t"
                 " JOIN task_attempts a ON a.attempt_id = t.current_attempt_id"
             )

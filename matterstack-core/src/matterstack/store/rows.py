@@ -190,7 +190,7 @@ class DecodedRecords:
 
     def __init__(self, limit: int = 50_000):
         self.limit = limit
-        self.tasks: dict[str, Task] = {}
+        self._tasks: dict[str, Task] = {}
         self._attempts: dict[tuple, Attempt] = {}
 
     def attempt(self, values: tuple) -> Attempt:
@@ -207,14 +207,14 @@ class DecodedRecords:
         task = task_from_values(values)
         if type(task) is not Task:
             return task
-        if len(self.tasks) >= self.limit:
-            self.tasks.clear()
-        self.tasks[task.task_id] = task
+        if len(self._tasks) >= self.limit:
+            self._tasks.clear()
+        self._tasks[task.task_id] = task
         return task_copy(task)
 
     def known_task(self, task_id: str) -> Task | None:
         """A copy of the kept task ``task_id``, or None if it was not kept."""
-        task = self.tasks.get(task_id)
+        task = self._tasks.get(task_id)
         return None if task is None else task_copy(task)
 
 

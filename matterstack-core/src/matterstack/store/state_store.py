@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -26,6 +26,7 @@ from matterstack.store.rows import run_from_row, run_values
 from matterstack.store.schema import RUN_COLUMNS, SCHEMA_VERSION, V4
 
 BUSY_TIMEOUT_SECONDS = 5.0
+CONTACT_REFRESH_SECONDS = 1.0
 CONNECTION_PRAGMAS = ("PRAGMA temp_store=MEMORY",)
 """Run on every connection. Statements that fire the ``waiting_on`` trigger need a statement
 journal; in a temporary file that costs more than the write itself."""
@@ -101,6 +102,7 @@ class StateStore(AttemptQueries):
                              fix="point MatterStack at a run folder's state.sqlite")
         super().__init__(connection, path, readonly=readonly, run_id=run_ids[0])
         self._migrated_from = migrated_from
+        self._ok_recorded: dict[str, datetime] = {}
 
     @classmethod
     def create(cls, db_path: Path | str, run: Run) -> StateStore:
@@ -203,6 +205,10 @@ class StateStore(AttemptQueries):
         """The run this database belongs to."""
         return run_from_row(self._select(f"SELECT {', '.join(RUN_COLUMNS)} FROM runs")[0])
 
+    def run_status(self) -> RunStatus:
+        """The run's status alone (what a tick checks between its phases)."""
+        return RunStatus(self.db.conn.execute("SELECT status FROM runs").fetchone()[0])
+
     def set_run_status(self, status: RunStatus, reason: str) -> None:
         """Change the run's status and record why (no-op if unchanged)."""
         status = RunStatus(status)
@@ -251,8 +257,17 @@ class StateStore(AttemptQueries):
     def record_operator_contact(
         self, operator_key: str, *, ok: bool, at: datetime | None = None, error: str | None = None
     ) -> None:
-        """Remember that an operator instance answered (``ok``) or failed with ``error``."""
-        when = datetime_to_text(at or utc_now())
+        """Remember that an operator instance answered (``ok``) or failed with ``error``.
+
+        An answer less than :data:`CONTACT_REFRESH_SECONDS` after the last one this store
+        recorded (with no failure between) is not written again: a loop that ticks every
+        few milliseconds would otherwise write on every tick.
+        """
+        moment = at or utc_now()
+        last_ok = self._ok_recorded.get(operator_key)
+        if ok and last_ok is not None and timedelta(0) <= moment - last_ok < timedelta(seconds=CONTACT_REFRESH_SECONDS):
+            return
+        when = datetime_to_text(moment)
         with self._transaction() as connection:
             connection.execute(
                 "INSERT OR IGNORE INTO operator_contacts (operator_key) VALUES (?)", (operator_key,)
@@ -266,6 +281,10 @@ class StateStore(AttemptQueries):
                     "UPDATE operator_contacts SET last_error_at = ?, last_error = ? WHERE operator_key = ?",
                     (when, error or "unknown error", operator_key),
                 )
+        if ok:
+            self._ok_recorded[operator_key] = moment
+        else:
+            self._ok_recorded.pop(operator_key, None)
 
     def operator_contacts(self) -> dict[str, OperatorContact]:
         """The last contact with each operator instance, by key."""

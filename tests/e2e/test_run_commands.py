@@ -1,0 +1,184 @@
+"""Driving a run with init, step and loop, and reading it with status, attempts, explain,
+export-evidence and monitor, from anywhere in the project."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from e2e_kit import TWO_TASKS, Project, ok
+from installs import clean_env
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, installed_matterstack):
+    """A project with one run of TWO_TASKS looped to the end."""
+    project = Project(tmp_path_factory.mktemp("finished") / "project", installed_matterstack)
+    project.add_workspace("demos/two", TWO_TASKS)
+    run_id = project.init("demos/two")
+    ok(project.matterstack("loop", run_id, "--interval", "0.05"))
+    return project, run_id
+
+
+def test_init_records_the_first_iteration_and_step_submits_what_is_ready(project):
+    # given
+    project.add_workspace("demos/two", TWO_TASKS)
+
+    # when
+    created = ok(project.matterstack("init", "demos/two"))
+    run_id = created.stdout.split()[1]
+    stepped = ok(project.matterstack("step", run_id))
+    status = json.loads(ok(project.matterstack("status", run_id, "--json")).stdout)
+
+    # then
+    run_dir = project.workspaces / "demos" / "two" / "runs" / run_id
+    assert created.stdout == f"Run {run_id} created in {run_dir}\n"
+    assert stepped.stdout.startswith(f"Run {run_id}: RUNNING (submitted 1, finished 0, planned 0)")
+    assert status["run_id"] == run_id and status["status"] == "RUNNING"
+    assert status["workspace_slug"] == "demos/two"
+    assert status["tasks"] == {"PENDING": 1, "WAITING_EXTERNAL": 1}
+    assert status["active_attempts"] == 1
+
+
+def test_explain_says_what_each_unfinished_task_waits_for(project):
+    # given a run whose first task was submitted and whose second waits for it
+    project.add_workspace("demos/two", TWO_TASKS)
+    run_id = project.init("demos/two")
+    ok(project.matterstack("step", run_id))
+
+    # when
+    text = ok(project.matterstack("explain", run_id)).stdout
+    frontier = json.loads(ok(project.matterstack("explain", run_id, "--json")).stdout)
+
+    # then
+    (prepare,) = project.attempts(run_id, "prepare")
+    waits = {entry["task_id"]: entry for entry in frontier["frontier"]}
+    assert frontier["run_id"] == run_id and frontier["status"] == "RUNNING"
+    assert set(waits) == {"prepare", "report"}
+    assert waits["prepare"]["operator_key"] == "local.default"
+    assert f"job {prepare['attempt_id']}" in waits["prepare"]["waits_for"]
+    assert waits["report"]["status"] == "PENDING" and "prepare" in waits["report"]["waits_for"]
+    assert "report [PENDING] waits for dependencies: prepare" in text
+
+
+def test_loop_ticks_a_run_to_completion_and_says_how_it_ended(project):
+    # given
+    project.add_workspace("demos/two", TWO_TASKS)
+    run_id = project.init("demos/two")
+
+    # when
+    result = ok(project.matterstack("loop", run_id, "--interval", "0.05"))
+
+    # then
+    assert result.stdout.splitlines()[-1] == f"Run {run_id} COMPLETED (plan returned None: the campaign is done)"
+    assert "2/2 tasks" in result.stderr.splitlines()[-1]
+    assert project.run_status(run_id) == "COMPLETED"
+    run_dir = project.run_dir(run_id)
+    assert json.loads((run_dir / "campaign_state.json").read_text()) == {"finished": ["prepare", "report"]}
+    assert list((run_dir / "tasks" / "report" / "attempts").glob("*/report.txt"))
+
+
+def test_status_shows_the_run_and_its_task_counts(finished):
+    project, run_id = finished
+
+    text = ok(project.matterstack("status", run_id)).stdout
+    as_json = json.loads(ok(project.matterstack("status", run_id, "--json")).stdout)
+
+    assert text.splitlines()[0] == f"Run {run_id}: COMPLETED (plan returned None: the campaign is done)"
+    assert "tasks: 2 COMPLETED" in text
+    assert as_json["status"] == "COMPLETED" and as_json["tasks"] == {"COMPLETED": 2}
+    assert as_json["active_attempts"] == 0
+
+
+def test_attempts_lists_each_attempt_with_its_operator_key(finished):
+    project, run_id = finished
+
+    text = ok(project.matterstack("attempts", run_id, "prepare")).stdout
+    (attempt,) = json.loads(ok(project.matterstack("attempts", run_id, "prepare", "--json")).stdout)
+
+    assert attempt["attempt_index"] == 1 and attempt["status"] == "COMPLETED"
+    assert attempt["operator_key"] == "local.default"
+    assert attempt["path"] == f"tasks/prepare/attempts/{attempt['attempt_id']}"
+    assert attempt["ended_at"] is not None
+    assert text.startswith(f"#1 {attempt['attempt_id']}  COMPLETED")
+    assert "local.default" in text
+
+
+def test_attempts_of_an_unknown_task_is_an_error(finished):
+    project, run_id = finished
+
+    result = project.matterstack("attempts", run_id, "no_such_task")
+
+    assert result.returncode == 2 and result.stderr.startswith("Error: ") and "no_such_task" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_explain_of_a_finished_run_says_nothing_waits(finished):
+    project, run_id = finished
+
+    text = ok(project.matterstack("explain", run_id)).stdout
+    as_json = json.loads(ok(project.matterstack("explain", run_id, "--json")).stdout)
+
+    assert "Nothing is waiting" in text
+    assert as_json["frontier"] == [] and as_json["status"] == "COMPLETED"
+
+
+def test_export_evidence_twice_writes_identical_files(finished):
+    project, run_id = finished
+    evidence = project.run_dir(run_id) / "evidence"
+
+    first = ok(project.matterstack("export-evidence", run_id))
+    files = {name: (evidence / name).read_bytes() for name in ("bundle.json", "report.md")}
+    ok(project.matterstack("export-evidence", run_id))
+
+    assert first.stdout == f"Evidence written: {evidence / 'bundle.json'} and {evidence / 'report.md'}\n"
+    assert {name: (evidence / name).read_bytes() for name in files} == files
+    bundle = json.loads(files["bundle.json"])
+    assert [t["task_id"] for t in bundle["tasks"]] == ["prepare", "report"]
+    assert f"# Run {run_id}" in files["report.md"].decode()
+
+
+def test_monitor_once_prints_one_view_and_exits(finished):
+    project, run_id = finished
+
+    one = ok(project.matterstack("monitor", run_id, "--once")).stdout
+    every = ok(project.matterstack("monitor", "--once")).stdout
+
+    assert one.startswith("COMPLETED") and run_id in one and "2/2 tasks" in one
+    assert len(one.splitlines()) == 1
+    assert every == one
+
+
+def test_a_run_is_found_by_id_from_a_subfolder_of_the_project(finished):
+    project, run_id = finished
+    subfolder = project.root / "notes" / "week1"
+    subfolder.mkdir(parents=True, exist_ok=True)
+
+    result = ok(project.matterstack("status", run_id, "--json", cwd=subfolder))
+
+    assert json.loads(result.stdout)["run_id"] == run_id
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_run_is_found_from_outside_the_project_with_the_workspaces_root(finished, tmp_path, how):
+    project, run_id = finished
+    if how == "option":
+        result = project.matterstack("attempts", run_id, "report", "--json",
+                                     "--workspaces-root", str(project.workspaces), cwd=tmp_path)
+    else:
+        result = project.matterstack("attempts", run_id, "report", "--json", cwd=tmp_path,
+                                     env=clean_env(MATTERSTACK_WORKSPACES_ROOT=str(project.workspaces)))
+
+    (attempt,) = json.loads(ok(result).stdout)
+    assert attempt["status"] == "COMPLETED"
+
+
+def test_outside_the_project_without_a_root_the_run_is_not_found(finished, tmp_path):
+    project, run_id = finished
+
+    result = project.matterstack("status", run_id, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: ") and f"no run '{run_id}'" in result.stderr
+    assert "--workspaces-root" in result.stderr
