@@ -1,0 +1,74 @@
+"""A store kept open across ticks (``loop``) answers repeated reads from what it decoded
+before, without ever handing out something stale or shared."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from store_helpers import new_run
+
+from matterstack.core.records import Attempt
+from matterstack.core.status import AttemptStatus
+from matterstack.core.transitions import apply_attempt_transition
+from matterstack.core.workflow import Task
+from matterstack.store import StateStore
+
+RUN = new_run()
+T0 = datetime(2027, 1, 1, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with StateStore.create(tmp_path / RUN.run_id / "state.sqlite", RUN) as opened:
+        yield opened
+
+
+def test_each_read_of_a_task_is_an_independent_copy(store):
+    # given a task read once, and the copy changed by whoever got it
+    store.add_tasks([Task(task_id="t1", command="true", env={"A": "1"}, dependencies=set())])
+    first = store.get_tasks(["t1"])["t1"]
+    first.env["A"] = "changed"
+    first.dependencies.add("elsewhere")
+    # when it is read again from the same store
+    again = store.get_tasks(["t1", "unknown"])
+    # then the store's answer is the task as added, and unknown ids are left out
+    assert again == {"t1": Task(task_id="t1", command="true", env={"A": "1"})}
+
+
+def test_active_attempts_follow_every_transition(store):
+    # given an active attempt read once
+    store.add_tasks([Task(task_id="t1")])
+    attempt = Attempt(attempt_id="a1", task_id="t1", run_id=RUN.run_id, attempt_index=1,
+                      operator_key="local.default", created_at=T0)
+    store.add_attempts([attempt])
+    assert store.active_attempts() == [attempt]
+    # when it moves on
+    running, event = apply_attempt_transition(attempt, AttemptStatus.RUNNING, "started", T0, external_id="j1")
+    store.record_attempt_transitions([(running, event)])
+    # then the next read sees the new values, and a finished attempt is no longer active
+    assert store.active_attempts() == [running]
+    assert store.active_attempt_counts() == {"local.default": 1}
+    done, event = apply_attempt_transition(running, AttemptStatus.COMPLETED, "exit 0", T0)
+    store.record_attempt_transitions([(done, event)])
+    assert store.active_attempts() == [] and store.active_attempt_counts() == {}
+
+
+def test_next_attempt_indexes_answers_for_many_tasks_at_once(store):
+    store.add_tasks([Task(task_id="t1"), Task(task_id="t2")])
+    store.add_attempts([Attempt(attempt_id="a1", task_id="t1", run_id=RUN.run_id, attempt_index=1, created_at=T0)])
+    assert store.next_attempt_indexes(["t1", "t2"]) == {"t1": 2, "t2": 1}
+
+
+def test_an_answer_soon_after_the_last_is_not_written_again_but_one_after_a_failure_is(store):
+    # given an operator instance that answered
+    store.record_operator_contact("hpc.dev", ok=True, at=T0)
+    # when it answers again within a second, then fails, then answers
+    store.record_operator_contact("hpc.dev", ok=True, at=T0 + timedelta(milliseconds=300))
+    assert store.operator_contacts()["hpc.dev"].last_ok_at == T0
+    store.record_operator_contact("hpc.dev", ok=False, at=T0 + timedelta(milliseconds=400), error="refused")
+    store.record_operator_contact("hpc.dev", ok=True, at=T0 + timedelta(milliseconds=500))
+    # then the answer after the failure is recorded, as is one a second later
+    assert store.operator_contacts()["hpc.dev"].last_ok_at == T0 + timedelta(milliseconds=500)
+    store.record_operator_contact("hpc.dev", ok=True, at=T0 + timedelta(seconds=2))
+    assert store.operator_contacts()["hpc.dev"].last_ok_at == T0 + timedelta(seconds=2)
