@@ -18,6 +18,9 @@ from matterstack.errors import MatterStackError, PermanentOperatorError, Transie
 from matterstack.orchestrator.tickstate import TickState
 
 
+_STATUSES = {status.value: status for status in AttemptStatus}
+
+
 def attempt_key(attempt: Attempt) -> str | None:
     """The operator key an existing attempt belongs to (column → operator_data → legacy type)."""
     return resolve_attempt_operator_key(
@@ -102,7 +105,7 @@ def poll_active(state: TickState, attempts: list[Attempt]) -> None:
             observation = observations.get(attempt.attempt_id)
             if observation is None:
                 continue
-            status = AttemptStatus(observation.status)
+            status = _STATUSES.get(observation.status) or AttemptStatus(observation.status)
             external_id = observation.external_id or attempt.external_id
             if status == attempt.status and external_id == attempt.external_id:
                 continue

@@ -160,22 +160,37 @@ def task_from_values(values: Sequence[Any]) -> Task:
     return task_from_record(dict(zip(TASK_COLUMNS, values)))
 
 
-_TASK_FIELDS = tuple(field.name for field in attrs.fields(Task))
-_set_slot = object.__setattr__
+_new = object.__new__
+_set = object.__setattr__
 
 
 def task_copy(task: Task) -> Task:
     """An independent copy of a plain task the constructor already validated (new mutable
-    containers), made without validating it again."""
-    copy = object.__new__(Task)
-    for name in _TASK_FIELDS:
-        _set_slot(copy, name, getattr(task, name))
-    _set_slot(copy, "files", dict(task.files))
-    _set_slot(copy, "env", dict(task.env))
-    _set_slot(copy, "dependencies", set(task.dependencies))
-    if task.download_patterns is not None:
-        _set_slot(copy, "download_patterns", {kind: list(globs) for kind, globs in task.download_patterns.items()})
+    containers), made without validating it again: it runs once per active attempt per tick."""
+    copy = _new(Task)
+    _set(copy, "task_id", task.task_id)
+    _set(copy, "image", task.image)
+    _set(copy, "command", task.command)
+    _set(copy, "files", dict(task.files))
+    _set(copy, "env", dict(task.env))
+    _set(copy, "dependencies", set(task.dependencies))
+    _set(copy, "cores", task.cores)
+    _set(copy, "memory_gb", task.memory_gb)
+    _set(copy, "gpus", task.gpus)
+    _set(copy, "time_limit_minutes", task.time_limit_minutes)
+    _set(copy, "allow_failure", task.allow_failure)
+    _set(copy, "allow_dependency_failure", task.allow_dependency_failure)
+    patterns = task.download_patterns
+    _set(copy, "download_patterns", None if patterns is None else {kind: list(globs) for kind, globs in patterns.items()})
+    _set(copy, "operator_key", task.operator_key)
     return copy
+
+
+# task_copy sets every field; a field added to Task must be added there too.
+assert {field.name for field in attrs.fields(Task)} == {
+    "task_id", "image", "command", "files", "env", "dependencies", "cores", "memory_gb", "gpus",
+    "time_limit_minutes", "allow_failure", "allow_dependency_failure", "download_patterns", "operator_key",
+}
 
 
 class DecodedRecords:
