@@ -149,13 +149,19 @@ class Agent:
                 return exchange.claim(folder) and self._run(folder)
             finally:
                 _IN_PROGRESS.discard(mark)
-        if claim and _claim_is_dead(claim, folder, self.host):
+        if claim and _claim_is_dead(claim, folder, self.host) and not self._answered(folder):
             self._finish(folder, read_json(folder / REQUEST_FILE), FAILED, error=(
                 f"interrupted: the lab agent (pid {claim.get('pid')}) stopped while the driver ran "
                 f"(claimed at {claim.get('claimed_at')}); not run again, so nothing is measured twice; "
                 f"rerun the task to send a new request"))
             return True
         return False
+
+    def _answered(self, folder: Path) -> bool:
+        """Whether a final answer is on disk now. Read again just before taking a claim for
+        dead: the claim's agent may have finished after this pass first looked."""
+        result = read_json(folder / RESULT_FILE)
+        return isinstance(result, dict) and result.get("status") in (COMPLETED, FAILED)
 
     def _run(self, folder: Path) -> bool:
         request = read_json(folder / REQUEST_FILE)
