@@ -10,14 +10,13 @@ never raises: anything that is not a valid answer becomes a FAILED :class:`Readi
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from matterstack.plugins import PermanentOperatorError, inside
+from matterstack.plugins import write_atomic as write_bytes_atomic
 
 REQUEST_FILE = "experiment_request.json"
 RESULT_FILE = "experiment_result.json"
@@ -240,23 +239,6 @@ def read_json(path: Path) -> Any:
         return decode_json(path.read_bytes())
     except (OSError, ValueError):
         return None
-
-
-def write_bytes_atomic(path: Path, content: bytes) -> None:
-    """Replace ``path`` with ``content`` through a hidden temporary file and a rename, so a
-    reader sees the old or the new file, never half of one. The file gets the process's
-    usual permissions (umask), so a lab account sharing the folder can read it."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(content)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_json_atomic(path: Path, value: Any) -> None:

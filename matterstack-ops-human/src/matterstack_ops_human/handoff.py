@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import abc
 import json
-import os
-import shutil
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from matterstack.errors import MatterStackError
+from matterstack.plugins import write_atomic as write_text_atomic  # text or bytes
 from matterstack.plugins import AttemptContext, AttemptStatus, Observation, Operator, list_outputs, sha256_file
 
 MANIFEST_FILE = "manifest.json"
@@ -43,30 +41,9 @@ def parse_time(text: object) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so a reader sees the old or the new file, never half of one."""
-    fd, tmp = tempfile.mkstemp(prefix=f"{HIDDEN_PREFIX}{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def copy_atomic(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` through a temporary file in the target's folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f"{HIDDEN_PREFIX}{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        shutil.copyfile(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Copy ``source`` to ``target`` atomically."""
+    write_text_atomic(target, source.read_bytes())
 
 
 def write_json_atomic(path: Path, value: object) -> None:

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from matterstack.core.operator_key import resolve_attempt_operator_key
-from matterstack.orchestrator.handle import RunHandle, write_atomic
+from matterstack.atomic_write import write_atomic
+from matterstack.orchestrator.handle import RunHandle
 from matterstack.wiring.summary import render_summary
 
 

@@ -4,12 +4,12 @@ state database."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import attrs
+
+from matterstack.atomic_write import write_atomic
 
 CAMPAIGN_STATE_FILE = "campaign_state.json"
 
@@ -48,18 +48,3 @@ class RunHandle:
         """Write ``campaign_state.json`` atomically (temp file + rename)."""
         write_atomic(self.root_path / CAMPAIGN_STATE_FILE, json.dumps(state))
 
-
-def write_atomic(path: Path, text: str | bytes) -> None:
-    """Replace ``path`` with ``text`` (or bytes, written as they are) so that a reader sees
-    the old or the new file, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

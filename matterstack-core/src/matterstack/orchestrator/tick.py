@@ -16,7 +16,8 @@ import attrs
 
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.errors import MatterStackError
-from matterstack.orchestrator.handle import RunHandle, write_atomic
+from matterstack.atomic_write import write_atomic
+from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.observe import poll_active, reconcile_created
 from matterstack.orchestrator.planning import campaign_results, check_workflow
 from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created

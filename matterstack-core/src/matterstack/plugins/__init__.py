@@ -28,6 +28,7 @@ _EXPORTS = {
         "SubmitResult",
     ),
     "matterstack.core.status": ("AttemptStatus",),
+    "matterstack.atomic_write": ("write_atomic",),
     "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
     "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import ConfigError
-from matterstack.orchestrator.handle import write_atomic
+from matterstack.atomic_write import write_atomic
 from matterstack.orchestrator.registry import Wiring, embedded_default_wiring
 from matterstack.wiring.document import load_operators_bytes
 from matterstack.wiring.legacy import legacy_document

@@ -1,0 +1,31 @@
+"""Writing a file that a person or another process may read at any moment.
+
+The content goes to a hidden temporary file beside the target (``.<name>.<hex>.tmp``), is
+flushed to disk, then renamed over the target, so a reader sees the old file or the new
+one, never half of one. The file gets the process's usual permissions (umask), so a lab or
+group account sharing the folder can read it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` (text is written as UTF-8), making its folders."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = data.encode() if isinstance(data, str) else data
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
