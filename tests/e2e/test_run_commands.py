@@ -4,6 +4,7 @@ export-evidence and monitor, from anywhere in the project."""
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
@@ -157,6 +158,24 @@ def test_a_run_is_found_by_id_from_a_subfolder_of_the_project(finished):
 
     result = ok(project.matterstack("status", run_id, "--json", cwd=subfolder))
 
+    assert json.loads(result.stdout)["run_id"] == run_id
+
+
+def test_a_run_of_a_workspace_given_by_path_is_found_from_a_subfolder_of_the_project(
+        tmp_path, installed_matterstack):
+    # given a project without a workspaces/ folder, its workspace named by path (the examples/ layout)
+    project = Project(tmp_path / "project", installed_matterstack)
+    project.workspaces.rmdir()
+    (project.root / "examples" / "two").mkdir(parents=True)
+    (project.root / "examples" / "two" / "main.py").write_text(textwrap.dedent(TWO_TASKS))
+    run_id = project.init("examples/two")
+    elsewhere = project.root / "notes" / "week1"
+    elsewhere.mkdir(parents=True)
+
+    # when
+    result = ok(project.matterstack("status", run_id, "--json", cwd=elsewhere))
+
+    # then
     assert json.loads(result.stdout)["run_id"] == run_id
 
 

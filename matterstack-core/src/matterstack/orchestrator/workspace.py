@@ -23,6 +23,7 @@ import attrs
 from matterstack.errors import ConfigError, RunNotFoundError, WorkflowError
 
 WORKSPACES_ENV = "MATTERSTACK_WORKSPACES_ROOT"
+RUN_INDEX = Path(".matterstack") / "runs.jsonl"
 _SKIP_DIRS = {".git", ".nox", ".venv", "node_modules", "__pycache__", ".tox", "site-packages"}
 
 
@@ -43,15 +44,20 @@ class Workspace:
 
 
 def workspaces_root(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> Path:
-    """The workspaces root: ``explicit``, else $MATTERSTACK_WORKSPACES_ROOT, else the nearest
-    ``workspaces/`` folder walking up from ``cwd``, else ``<cwd>/workspaces``."""
+    """The workspaces root: ``explicit``, else $MATTERSTACK_WORKSPACES_ROOT, else, walking up
+    from ``cwd``, the first project folder's ``workspaces/``; else ``<cwd>/workspaces``.
+
+    A project folder holds a ``workspaces/`` folder, or the run index ``init`` writes
+    (``.matterstack/runs.jsonl``), so a project whose workspaces are plain paths
+    (``matterstack run examples/screening``) is found from any of its subfolders too.
+    """
     if explicit:
         return Path(explicit).expanduser().resolve()
     if os.environ.get(WORKSPACES_ENV):
         return Path(os.environ[WORKSPACES_ENV]).expanduser().resolve()
     cwd = (cwd or Path.cwd()).resolve()
     for folder in (cwd, *cwd.parents):
-        if (folder / "workspaces").is_dir():
+        if (folder / "workspaces").is_dir() or (folder / RUN_INDEX).is_file():
             return folder / "workspaces"
     return cwd / "workspaces"
 
@@ -127,7 +133,7 @@ def load_campaign(workspace_path: Path):
 
 def register_run(root: Path, run_id: str, run_dir: Path) -> None:
     """Append a run to the project's run index so any folder of the project can find it."""
-    index = project_root(root) / ".matterstack" / "runs.jsonl"
+    index = project_root(root) / RUN_INDEX
     index.parent.mkdir(parents=True, exist_ok=True)
     with index.open("a") as fh:
         fh.write(json.dumps({"run_id": run_id, "path": str(run_dir.resolve())}) + "\n")
@@ -157,7 +163,7 @@ def all_runs(root: Path) -> list[Path]:
 
 
 def _indexed_runs(root: Path) -> dict[str, list[Path]]:
-    index = project_root(root) / ".matterstack" / "runs.jsonl"
+    index = project_root(root) / RUN_INDEX
     runs: dict[str, list[Path]] = {}
     if not index.is_file():
         return runs
