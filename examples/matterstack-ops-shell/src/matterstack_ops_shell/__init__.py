@@ -1,0 +1,1 @@
+"""Operator kind ``shell`` for MatterStack: a task's command run by a shell on this machine."""
