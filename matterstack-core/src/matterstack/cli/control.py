@@ -88,14 +88,24 @@ def rerun(
     task: str = typer.Argument(..., help="Task id."),
     recursive: bool = typer.Option(False, "--recursive", help="Also rerun every task that depends on it."),
     force: bool = typer.Option(False, "--force", help="Cancel an active attempt first."),
+    time_limit: Optional[str] = typer.Option(None, "--time-limit", metavar="MINUTES",
+                                             help="New time limit of the task, in whole minutes."),
+    cores: Optional[str] = typer.Option(None, "--cores", metavar="N", help="New number of cores of the task."),
+    memory_gb: Optional[str] = typer.Option(None, "--memory-gb", metavar="GB", help="New memory of the task, in GB."),
+    gpus: Optional[str] = typer.Option(None, "--gpus", metavar="N", help="New number of GPUs of the task (0: none)."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
-    """Give a task a new attempt; earlier attempts and their files stay as they are."""
+    """Give a task a new attempt; earlier attempts and their files stay as they are.
+
+    With --time-limit, --cores, --memory-gb or --gpus the task (not its dependents) gets those
+    resources from this attempt on; the change is recorded and shown by `attempts` and `explain`."""
     from matterstack.orchestrator import control
 
+    resources = control.check_resources({"time_limit_minutes": time_limit, "cores": cores,
+                                         "memory_gb": memory_gb, "gpus": gpus})
     handle = handle_for(run, workspaces_root)
     _echo(_with_registry(handle, lambda registry: control.rerun(
-        handle, registry, task, recursive=recursive, force=force)))
+        handle, registry, task, recursive=recursive, force=force, resources=resources)))
 
 
 def cancel_attempt(

@@ -75,10 +75,12 @@ def attempts(
 ) -> None:
     """List every attempt of a task, oldest first, with its operator key."""
     from matterstack.orchestrator.observe import attempt_key
+    from matterstack.store.resources import attempt_resources, task_resource_changes
 
     handle = handle_for(run, workspaces_root)
     with open_store(handle) as store:
-        store.get_task(task)
+        history = store.attempts_for_task(task)
+        resources = attempt_resources(store.get_task(task), history, task_resource_changes(store, task))
         rows = [
             {
                 "attempt_index": a.attempt_index,
@@ -90,8 +92,9 @@ def attempts(
                 "ended_at": a.ended_at.isoformat() if a.ended_at else None,
                 "reason": a.status_reason,
                 "path": a.relative_path,
+                **resources[a.attempt_id],
             }
-            for a in store.attempts_for_task(task)
+            for a in history
         ]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
@@ -99,6 +102,9 @@ def attempts(
     if not rows:
         typer.echo(f"Task {task} has no attempts yet.")
     for r in rows:
+        for change in r["resource_changes"]:
+            typer.echo(f"   resources changed {change['at']}: "
+                       + ", ".join(f"{k} {old} → {new}" for k, (old, new) in change["changes"].items()))
         typer.echo(f"#{r['attempt_index']} {r['attempt_id']}  {r['status']:<16} {r['operator_key'] or '-':<20} "
                    f"external id {r['external_id'] or '-'}  {r['reason'] or ''}")
 

@@ -18,7 +18,8 @@ from matterstack.orchestrator.registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
 
-__all__ = ["IdleWait", "RunHandle", "initialize_run", "step_run", "run_until_completion", "build_registry", "step_once"]
+__all__ = ["IdleWait", "RunHandle", "initialize_run", "step_run", "run_until_completion", "build_registry", "step_once",
+           "rerun_task"]
 
 FIRST_IDLE_WAIT = 0.001
 """Seconds to wait after the first tick that finds nothing to do (then doubling)."""
@@ -100,6 +101,31 @@ def step_once(handle: RunHandle, campaign, registry=None, store=None) -> TickRep
                 return tick(handle, campaign, store, registry)
             with StateStore.open(handle.db_path) as opened:
                 return tick(handle, campaign, opened, registry)
+    finally:
+        if owned:
+            registry.close()
+
+
+def rerun_task(handle: RunHandle, task_id: str, *, recursive: bool = False, force: bool = False,
+               time_limit_minutes: int | None = None, cores: int | None = None, memory_gb: int | None = None,
+               gpus: int | None = None, registry=None):
+    """Give ``task_id`` a new attempt, as ``matterstack rerun`` does; returns the
+    :class:`~matterstack.orchestrator.control.ControlResult`.
+
+    Resources given (not ``None``) become the task's own from its next attempt on; earlier
+    attempts and their files stay as they are. ``recursive`` also reruns every task depending
+    on it (with their own resources); ``force`` cancels an active attempt first. Bad values
+    raise :class:`~matterstack.errors.ConfigError` before anything changes; a tick in another
+    process gives :class:`~matterstack.errors.RunLockedError`.
+    """
+    from matterstack.orchestrator.control import check_resources, rerun
+
+    resources = check_resources({"time_limit_minutes": time_limit_minutes, "cores": cores,
+                                 "memory_gb": memory_gb, "gpus": gpus})
+    owned = registry is None
+    registry = registry or build_registry(handle)
+    try:
+        return rerun(handle, registry, task_id, recursive=recursive, force=force, resources=resources)
     finally:
         if owned:
             registry.close()

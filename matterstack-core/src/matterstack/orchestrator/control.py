@@ -8,11 +8,13 @@ cancelled that may still be running.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import attrs
 
 from matterstack.core.status import AttemptStatus, RunStatus, TaskStatus
 from matterstack.core.transitions import check_run_transition
-from matterstack.errors import MatterStackError, OperatorError, WorkflowError
+from matterstack.errors import ConfigError, MatterStackError, OperatorError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.observe import attempt_key
 from matterstack.orchestrator.tickstate import TickState
@@ -119,14 +121,59 @@ def cancel_attempt(handle: RunHandle, registry, attempt_id: str) -> ControlResul
         return ControlResult(store.get_run().status, (f"attempt {attempt_id} cancelled",))
 
 
+RESOURCE_FLAGS = {"time_limit_minutes": "--time-limit", "cores": "--cores", "memory_gb": "--memory-gb",
+                  "gpus": "--gpus"}
+"""The task resources a rerun may change, and the ``matterstack rerun`` option for each."""
+_RESOURCE_MINIMUM = {"time_limit_minutes": 1, "cores": 1, "memory_gb": 1, "gpus": 0}
+_RESOURCE_UNIT = {"time_limit_minutes": "minutes", "cores": "cores", "memory_gb": "GB", "gpus": "GPUs"}
+
+
+def check_resources(resources: Mapping[str, object]) -> dict[str, int]:
+    """The new resources of a rerun, checked: whole numbers (text is read as one), at least
+    1 (``gpus`` at least 0); ``None`` values are left out. ConfigError naming the option
+    otherwise."""
+    checked = {}
+    for field, value in resources.items():
+        if field not in RESOURCE_FLAGS:
+            raise ConfigError(f"{field!r} is not a task resource", where="rerun",
+                              fix=f"use one of {', '.join(RESOURCE_FLAGS)}")
+        if value is None:
+            continue
+        least = _RESOURCE_MINIMUM[field]
+        number = _whole_number(value)
+        if isinstance(number, bool) or not isinstance(number, int) or number < least:
+            raise ConfigError(f"{field} must be a whole number of {_RESOURCE_UNIT[field]} >= {least}, got {value!r}",
+                              where=f"rerun {RESOURCE_FLAGS[field]}",
+                              fix=f"e.g. {RESOURCE_FLAGS[field]} {max(least, 1) * 4}")
+        checked[field] = number
+    return checked
+
+
+def _whole_number(value: object) -> object:
+    """``value`` as an int when it is text spelling one; otherwise ``value`` itself."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
 def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
-          force: bool = False) -> ControlResult:
+          force: bool = False, resources: Mapping[str, object] | None = None) -> ControlResult:
     """Give ``task_id`` (and with ``recursive`` every task depending on it) a new attempt.
 
     Earlier attempts and their directories stay as they are. A task whose attempt is still
     active is refused unless ``force``, which cancels that attempt first. A finished run is
-    revived so the new attempt runs.
+    revived so the new attempt runs. ``resources`` (``time_limit_minutes``, ``cores``,
+    ``memory_gb``, ``gpus``; see :func:`check_resources`) become ``task_id``'s own from its
+    next attempt on (dependents keep theirs); the change, its time and reason are recorded
+    (``task_resource_changes``, a run note and the task's rerun event). Bad values are
+    refused before anything changes.
     """
+    from matterstack.store.resources import change_task_resources
+
+    new_resources = check_resources(resources or {})
     with _locked(handle) as store:
         store.get_task(task_id)  # an unknown task is refused before anything changes
         targets = [task_id] + (store.dependents(task_id, transitive=True) if recursive else [])
@@ -143,9 +190,18 @@ def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
             if failures:
                 raise OperatorError("; ".join(failures), where=f"run {handle.run_id}",
                                     fix="try again once the operator is reachable")
+        reason = "rerun requested by user"
+        change = change_task_resources(store, task_id, new_resources, reason) if new_resources else None
+        if change is not None:
+            reason = f"{reason} with {change.describe()}"
+            store.record_run_note(f"rerun of {task_id}: {change.describe()}", at=change.at)
+            messages.append(f"resources of {task_id}: {change.describe()}")
+        elif new_resources:
+            messages.append(f"resources of {task_id}: unchanged")
         if store.get_run().status.is_terminal:
             messages.extend(_revive(store, f"revived to rerun {task_id}").messages)
-        store.reset_tasks(targets, "rerun requested by user")
+        store.set_task_statuses([(t, TaskStatus.PENDING, reason if t == task_id else "rerun requested by user")
+                                 for t in targets])
         messages.append(f"rerun: {', '.join(targets)} will get a new attempt on the next tick")
         return ControlResult(store.get_run().status, tuple(messages))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -197,7 +197,8 @@ class DecodedRecords:
     """What an open store has decoded already, so that a process ticking one run again and
     again pays for SQL, not for decoding the same rows each time.
 
-    Task definitions never change once added: they are kept by task id and handed out as
+    Task definitions change only by a rerun with new resources (which makes the task ready
+    again, and the store then forgets it): they are kept by task id and handed out as
     copies. Attempts change, so they are kept by their exact row values (decoding is a pure
     function of them); they are frozen and shared. Each part holds at most ``limit``
     entries and starts afresh when full.
@@ -226,6 +227,11 @@ class DecodedRecords:
             self._tasks.clear()
         self._tasks[task.task_id] = task
         return task_copy(task)
+
+    def forget_tasks(self, task_ids: Iterable[str]) -> None:
+        """Drop what is kept of ``task_ids`` (their definitions may have changed)."""
+        for task_id in task_ids:
+            self._tasks.pop(task_id, None)
 
     def known_task(self, task_id: str) -> Task | None:
         """A copy of the kept task ``task_id``, or None if it was not kept."""

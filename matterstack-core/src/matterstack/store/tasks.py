@@ -62,8 +62,9 @@ class TaskQueries(StoreDatabase):
 
     def get_tasks(self, task_ids: Iterable[str]) -> dict[str, Task]:
         """``{task_id: Task}`` for those of ``task_ids`` that exist."""
-        # A task's definition never changes once added: each is read and decoded once per
-        # open store (the tick asks for the task of every active attempt on every pass).
+        # A task's definition changes only by a rerun with new resources, which makes the task
+        # ready again (ready_tasks then drops what was kept of it): each is read and decoded
+        # once per open store (the tick asks for the task of every active attempt on every pass).
         found, missing = {}, []
         for task_id in task_ids:
             task = self._decoded.known_task(task_id)
@@ -118,7 +119,10 @@ class TaskQueries(StoreDatabase):
         params: tuple[int, ...] = ()
         if limit is not None:
             sql, params = f"{sql} LIMIT ?", (limit,)
-        return [task_from_values(values) for values in self._iter_values(sql, params)]
+        tasks = [task_from_values(values) for values in self._iter_values(sql, params)]
+        # Another process may have changed a ready task's resources (rerun): forget the kept copy.
+        self._decoded.forget_tasks(task.task_id for task in tasks)
+        return tasks
 
     def dependents(self, task_id: str, *, transitive: bool = False) -> list[str]:
         """Tasks that depend on ``task_id`` (directly, or at any depth), in ``rowid`` order."""
