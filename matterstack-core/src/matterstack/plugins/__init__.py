@@ -1,4 +1,10 @@
-"""The public API for plugin authors.
+"""The public API for plugin authors: everything a plugin distribution imports from MatterStack.
+
+Hooks and registration, settings, the interfaces an operator or backend implements and the
+values they exchange, the model values a plugin meets (``AttemptStatus``, ``AttemptEvent``
+for observers, ``Task`` and its file specs), errors, and helpers for staging files. A plugin
+that needs anything else from ``matterstack`` is a gap in this list, not a licence to import
+a private module (the example plugins in ``examples/`` are tested to import nothing else).
 
 Names load on first use (PEP 562), so a registration module's
 ``from matterstack.plugins import hookimpl, setting`` costs pluggy and attrs, nothing more.
@@ -28,6 +34,8 @@ _EXPORTS = {
         "SubmitResult",
     ),
     "matterstack.core.status": ("AttemptStatus",),
+    "matterstack.core.records": ("AttemptEvent",),
+    "matterstack.core.workflow": ("FileFromContent", "FileFromPath", "Task"),
     "matterstack.atomic_write": ("write_atomic",),
     "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
     "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
