@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from matterstack.core.operator_key import OPERATOR_ENV_VAR, route_new_task
 from matterstack.core.records import Attempt
@@ -80,7 +81,9 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
         created.append(_new_attempt(state, task, indexes, key, None))
     new = created + [attempt for attempt, _ in refused]
     if new:
-        state.store.add_attempts(new)
+        host = state.registry.host
+        for event in state.store.add_attempts(new):  # creations are transitions too (from None)
+            host.notify_attempt_transition(event)
         for attempt, reason in refused:
             state.transition(attempt, AttemptStatus.FAILED_INIT, reason)
         state.commit(state.registry.host)
@@ -103,29 +106,57 @@ def _new_attempt(state: TickState, task, indexes: dict[str, int], key: str | Non
 
 
 def submit_created(state: TickState, attempts: list[Attempt]) -> None:
-    """Prepare and submit attempts already committed as CREATED."""
+    """Prepare and submit attempts already committed as CREATED.
+
+    An operator whose ``parallel_submissions`` attribute is above 1 (the local operator: its
+    prepare and submit are file creations and a process spawn, which wait on the disk and the
+    kernel, not on Python) gets that many of its attempts prepared and submitted at once from
+    worker threads; the outcomes are recorded here, in the attempts' order, as if submitted
+    one by one. Every other operator is called for one attempt at a time.
+    """
     contexts = {c.attempt_id: c for c in state.contexts(attempts)}
-    for attempt in attempts:
-        key = attempt_key(attempt)  # a legacy attempt may carry its key in operator_data only
-        operator = usable_operator(state, key, [attempt])
+    by_key: dict[str | None, list[Attempt]] = {}
+    for attempt in attempts:  # a legacy attempt may carry its key in operator_data only
+        by_key.setdefault(attempt_key(attempt), []).append(attempt)
+    for key, group in by_key.items():
+        operator = usable_operator(state, key, group)
         if operator is None:
             continue
-        context = contexts[attempt.attempt_id]
-        try:
-            operator.prepare(context)
-            result = operator.submit(context)
-        except TransientOperatorError as exc:
-            state.outage(key, exc, 1)
-            continue
-        except PermanentOperatorError as exc:
-            state.transition(attempt, AttemptStatus.FAILED_INIT, exc.one_line())
-            continue
-        data = {**attempt.operator_data, **dict(result.operator_data)}
-        state.transition(
-            attempt,
-            AttemptStatus(result.status),
-            result.reason or f"submitted to {key}",
-            external_id=result.external_id,
-            operator_data=data,
-        )
-        state.submitted += 1
+        workers = min(getattr(operator, "parallel_submissions", 1), len(group))
+        outcomes = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
+        for attempt, outcome in zip(group, outcomes):
+            _record_submission(state, key, attempt, outcome)
+
+
+def _submit_one(operator, context):
+    """``prepare`` then ``submit``; the result, or the operator error it raised."""
+    try:
+        operator.prepare(context)
+        return operator.submit(context)
+    except (TransientOperatorError, PermanentOperatorError) as exc:
+        return exc
+
+
+def _submissions(operator, contexts: list, workers: int) -> list:
+    if workers <= 1:
+        return [_submit_one(operator, context) for context in contexts]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matterstack-submit") as pool:
+        return list(pool.map(lambda context: _submit_one(operator, context), contexts))
+
+
+def _record_submission(state: TickState, key: str, attempt: Attempt, outcome) -> None:
+    if isinstance(outcome, TransientOperatorError):
+        state.outage(key, outcome, 1)
+        return
+    if isinstance(outcome, PermanentOperatorError):
+        state.transition(attempt, AttemptStatus.FAILED_INIT, outcome.one_line())
+        return
+    data = {**attempt.operator_data, **dict(outcome.operator_data)}
+    state.transition(
+        attempt,
+        AttemptStatus(outcome.status),
+        outcome.reason or f"submitted to {key}",
+        external_id=outcome.external_id,
+        operator_data=data,
+    )
+    state.submitted += 1
