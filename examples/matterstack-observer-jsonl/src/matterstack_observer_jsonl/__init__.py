@@ -1,0 +1,1 @@
+"""A MatterStack observer that appends one JSON line per attempt transition to a file."""
