@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path, PurePosixPath
 
 from matterstack.backends import local_jobs
@@ -35,6 +36,8 @@ class LocalBackend(ComputeBackend):
         # What the index says never changes for a job id: remembered, so each poll of each
         # job does not read its index file again.
         self._workdirs: dict[str, Path] = {}
+        self._index_made = False
+        self._index_lock = threading.Lock()  # submissions may come from several threads
 
     @property
     def capabilities(self) -> BackendCapabilities:
@@ -44,8 +47,10 @@ class LocalBackend(ComputeBackend):
         workdir = (self.root / job.relative_dir) if self.copy_inputs else job.input_dir
         if self.copy_inputs and not local_jobs.was_launched(workdir):
             shutil.copytree(job.input_dir, workdir, dirs_exist_ok=True)
-        if not self._workdirs:
-            self.index.mkdir(parents=True, exist_ok=True)
+        if not self._index_made:
+            with self._index_lock:
+                self.index.mkdir(parents=True, exist_ok=True)
+                self._index_made = True
         resolved = str(workdir.resolve())
         (self.index / job.token).write_text(resolved)
         self._workdirs[job.token] = Path(resolved)

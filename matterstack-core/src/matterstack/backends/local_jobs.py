@@ -68,8 +68,11 @@ _unreaped: deque[subprocess.Popen] = deque()
 
 
 def _reap_some(checks: int = 4) -> None:
-    for _ in range(min(checks, len(_unreaped))):
-        process = _unreaped.popleft()
+    for _ in range(checks):
+        try:  # launches may run in several threads: each process is taken by one of them
+            process = _unreaped.popleft()
+        except IndexError:
+            return
         if process.poll() is None:
             _unreaped.append(process)
 

@@ -8,7 +8,14 @@ from matterstack.plugins.builtin import LocalBackendSettings
 
 
 class LocalOperator(ComputeOperator):
-    """A compute operator whose backend is always ``local`` at the run directory."""
+    """A compute operator whose backend is always ``local`` at the run directory.
+
+    Its attempts are prepared and submitted up to :attr:`parallel_submissions` at a time (see
+    :func:`matterstack.orchestrator.schedule.submit_created`): each is a few file creations
+    and a process spawn, which wait on the disk and the kernel and overlap well.
+    """
+
+    parallel_submissions = 8
 
     def __init__(self, key, settings, context):
         super().__init__(key, settings, context)
