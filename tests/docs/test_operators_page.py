@@ -1,20 +1,24 @@
 """docs/operators.md matches the settings classes, and every operators.yaml shown anywhere in
 docs/ is accepted by ``matterstack operators check`` (the profiles it names are the profiles
-the docs show)."""
+the docs show; the kinds of the example plugins in examples/ are installed the way an
+editable install lays them out)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from installs import clean_env
+from installs import PluginPath, clean_env
 
 from matterstack.cli.reference import first_party_host, settings_rows, settings_table
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+REPO = Path(__file__).resolve().parents[2]
+DOCS = REPO / "docs"
+EXAMPLE_PLUGINS = sorted(REPO.glob("examples/*/pyproject.toml"))
 PAGE = DOCS / "operators.md"
 YAML_FENCE = re.compile(r"```yaml\n(.*?)```", re.DOTALL)
 KINDS = ("local", "hpc", "human", "manual_hpc", "experiment")
@@ -85,14 +89,36 @@ def docs_profiles(tmp_path_factory) -> Path:
     return path
 
 
+def project_table(pyproject: Path, table: str) -> dict[str, str]:
+    """The ``key = "value"`` lines of one table of a pyproject.toml."""
+    section = re.search(rf"^\[{re.escape(table)}\]\n(.*?)(?=^\[|\Z)", pyproject.read_text(), re.DOTALL | re.MULTILINE)
+    return dict(re.findall(r'^([\w.-]+)\s*=\s*"([^"]*)"', section.group(1), re.MULTILINE)) if section else {}
+
+
+@pytest.fixture(scope="module")
+def example_plugins_env(tmp_path_factory) -> dict[str, str]:
+    """An environment seeing the example plugin distributions of examples/ as editable installs:
+    their ``matterstack`` entry points in a dist-info, their ``src`` folders on the path."""
+    site = PluginPath(tmp_path_factory.mktemp("site"))
+    sources = [str(site.folder)]
+    for pyproject in EXAMPLE_PLUGINS:
+        entry_points = project_table(pyproject, "project.entry-points.matterstack")
+        if entry_points:
+            project = project_table(pyproject, "project")
+            site.add(project["name"], project["version"], entry_points, {})
+            sources.append(str(pyproject.parent / "src"))
+    return clean_env(PYTHONPATH=os.pathsep.join(sources))
+
+
 @pytest.mark.parametrize("block", operators_blocks())
-def test_each_operators_yaml_in_the_docs_passes_operators_check(block, tmp_path, docs_profiles, matterstack_command):
+def test_each_operators_yaml_in_the_docs_passes_operators_check(block, tmp_path, docs_profiles, example_plugins_env,
+                                                                 matterstack_command):
     # given the block as a site's operators.yaml
     (tmp_path / "operators.yaml").write_text(block)
 
     # when
     result = subprocess.run([*matterstack_command, "operators", "check", "--config", str(docs_profiles)],
-                            cwd=tmp_path, capture_output=True, text=True, env=clean_env(), timeout=120)
+                            cwd=tmp_path, capture_output=True, text=True, env=example_plugins_env, timeout=120)
 
     # then
     assert result.returncode == 0, result.stderr
