@@ -13,6 +13,7 @@ depend on what else happens to be installed or on ``MATTERSTACK_*`` variables.
 from __future__ import annotations
 
 import argparse
+import functools
 import typing
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,13 +56,17 @@ def first_party_host(plugins: Sequence[str] = FIRST_PARTY_PLUGINS):
     return host
 
 
-def command_tree(host=None):
-    """The ``matterstack`` click command with every plugin sub-command of ``host`` added."""
+@functools.cache
+def command_tree():
+    """The ``matterstack`` click command with the first-party plugins' sub-commands added.
+
+    Built once per process: the plugins add their commands to the one shared typer app.
+    """
     import typer.main
 
     from matterstack.cli.app import app
 
-    (host or first_party_host()).install_cli(app)
+    first_party_host().install_cli(app)
     return typer.main.get_command(app)
 
 
