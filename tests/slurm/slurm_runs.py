@@ -1,8 +1,9 @@
-"""Runs of a small campaign on the test clusters: a workspace whose ``main.py`` plans the
-tasks of ``tasks.json`` once, wired by an ``operators.yaml`` of ``hpc`` instances with slurm
-backends that is snapshotted into the run (as ``init --operators-config`` does), so the
-installed ``matterstack`` command (``step``, ``loop``, ``cancel``, ``rerun``, ``attempts``)
-uses it; ticks can also run in-process through the orchestrator's public API."""
+"""Runs of a small campaign on the test clusters, driven like a user drives them: a workspace
+whose ``main.py`` plans the tasks of ``tasks.json`` once, an ``operators.yaml`` of ``hpc``
+instances with slurm backends, ``matterstack init <workspace> --operators-config
+operators.yaml``, then ``step``, ``loop``, ``cancel``, ``rerun`` and ``attempts`` of the
+installed ``matterstack`` command in subprocesses. Tests look at the outcome through the
+state database (read-only) and ``attempts --json``."""
 
 from __future__ import annotations
 
@@ -14,9 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from matterstack.orchestrator.api import build_registry, initialize_run, step_once
-from matterstack.orchestrator.workspace import load_campaign
-from matterstack.wiring import load_run_wiring
+from matterstack.store import StateStore
 
 MAIN_PY = '''\
 import json
@@ -45,6 +44,8 @@ def get_campaign():
 '''
 
 MATTERSTACK = Path(sys.executable).parent / "matterstack"
+RUN_ENDED = 1
+"""``step`` and ``loop`` exit with this when the run ended FAILED or CANCELLED."""
 
 
 def write_operators_yaml(path: Path, instances: dict[str, dict]) -> Path:
@@ -56,7 +57,8 @@ def write_operators_yaml(path: Path, instances: dict[str, dict]) -> Path:
 
 
 class SlurmRun:
-    """One run of the campaign in ``folder`` with ``tasks``, on ``instances``."""
+    """One run of the campaign in ``folder`` with ``tasks``, on ``instances``, made by
+    ``matterstack init``; ``{run}`` in command arguments stands for its folder."""
 
     def __init__(self, folder: Path, tasks: list[dict], instances: dict[str, dict], env: dict):
         self.workspace = folder / "workspace"
@@ -65,26 +67,37 @@ class SlurmRun:
         (self.workspace / "tasks.json").write_text(json.dumps(tasks))
         self.operators_yaml = write_operators_yaml(folder / "operators.yaml", instances)
         self.env = env
-        self.campaign = load_campaign(self.workspace)
-        self.handle = initialize_run("workspace", self.campaign, workspace_path=self.workspace)
-        load_run_wiring(self.handle, operators_config=self.operators_yaml)
-        self.registry = build_registry(self.handle)
+        created = self.cli("init", str(self.workspace), "--operators-config", str(self.operators_yaml))
+        self.root = Path(created.stdout.strip().split(" created in ", 1)[1])
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run the installed ``matterstack`` command (``{run}`` in ``args`` is this run's folder)."""
-        argv = [str(MATTERSTACK), *(a.replace("{run}", str(self.handle.root_path)) for a in args)]
-        done = subprocess.run(argv, capture_output=True, text=True, env=self.env, cwd=self.workspace, timeout=600)
-        if check and done.returncode != 0:
+    def _argv(self, args) -> list[str]:
+        run = str(getattr(self, "root", ""))  # before ``init`` has made the run, no argument names it
+        return [str(MATTERSTACK), *(a.replace("{run}", run) for a in args)]
+
+    def cli(self, *args: str, codes: tuple[int, ...] = (0,), timeout: float = 600) -> subprocess.CompletedProcess:
+        """Run the installed ``matterstack`` command; fail unless it exits with one of ``codes``."""
+        done = subprocess.run(self._argv(args), capture_output=True, text=True, env=self.env,
+                              cwd=self.workspace, timeout=timeout)
+        if done.returncode not in codes:
             raise AssertionError(f"{' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
         return done
 
-    def step(self):
-        return step_once(self.handle, self.campaign, self.registry)
+    def step(self) -> list[str]:
+        """``matterstack step``; the notes it printed."""
+        done = self.cli("step", "{run}", codes=(0, RUN_ENDED))
+        return [line.strip()[len("note: "):] for line in done.stdout.splitlines() if line.strip().startswith("note: ")]
 
-    def store(self):
-        from matterstack.store import StateStore
+    def loop(self, interval: float = 0.3, timeout: float = 600) -> subprocess.CompletedProcess:
+        """``matterstack loop`` until the run ends (exit 0, or 1 for FAILED/CANCELLED)."""
+        return self.cli("loop", "{run}", "--interval", str(interval), codes=(0, RUN_ENDED), timeout=timeout)
 
-        return StateStore.open(self.handle.db_path)
+    def attempts_json(self, task_id: str) -> list[dict]:
+        """``matterstack attempts <run> <task> --json``."""
+        return json.loads(self.cli("attempts", "{run}", task_id, "--json").stdout)
+
+    def store(self) -> StateStore:
+        """The run's state database, read-only (no lock: ``step`` may run meanwhile)."""
+        return StateStore.open(self.root / "state.sqlite", readonly=True)
 
     def attempts(self, task_id: str):
         with self.store() as store:
@@ -98,12 +111,12 @@ class SlurmRun:
         with self.store() as store:
             return store.get_run().status.value
 
-    def step_until(self, done, timeout: float = 120, pause: float = 0.3):
-        """Step until ``done(self)`` is true; return the notes of every tick."""
+    def step_until(self, done, timeout: float = 120, pause: float = 0.3) -> list[str]:
+        """``matterstack step`` until ``done(self)`` is true; return the notes of every step."""
         notes = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            notes += list(self.step().notes)
+            notes += self.step()
             if done(self):
                 return notes
             time.sleep(pause)
@@ -111,8 +124,5 @@ class SlurmRun:
 
     def step_process(self) -> subprocess.Popen:
         """``matterstack step`` on this run, in a process of its own (to be killed)."""
-        return subprocess.Popen([str(MATTERSTACK), "step", str(self.handle.root_path)], env=self.env,
-                                cwd=self.workspace, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def close(self) -> None:
-        self.registry.close()
+        return subprocess.Popen(self._argv(["step", "{run}"]), env=self.env, cwd=self.workspace,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

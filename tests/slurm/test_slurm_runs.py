@@ -1,13 +1,13 @@
 """Whole runs on a real Slurm cluster through ``hpc`` instances with slurm backends, driven
-by the installed ``matterstack`` command where a person would type one: a campaign across two
-instances over SSH, a job over its time limit and ``rerun``, ``cancel`` of a run, a
-controller outage, and ``step`` killed during submission (never two Slurm jobs for one
-attempt)."""
+through the installed ``matterstack`` command as a user drives them (``init
+--operators-config``, ``step``, ``loop``, ``cancel``, ``rerun``, ``attempts``): a campaign
+across two instances over SSH, a job over its time limit and ``rerun --time-limit``,
+``cancel`` of a run, a controller outage, and ``step`` killed during submission (never two
+Slurm jobs for one attempt)."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
 import signal
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from slurm_clusters import HARNESS, start_cluster
-from slurm_runs import SlurmRun
+from slurm_runs import RUN_ENDED, SlurmRun
 
 
 def files_and_hashes(folder):
@@ -29,42 +29,47 @@ def files_and_hashes(folder):
 
 @pytest.fixture
 def slurm_run(tmp_path, on_cluster):
-    runs = []
-
     def make(cluster, tasks, transport="ssh", **instances):
         on_cluster(cluster)
         instances = instances or {"hpc.default": {"type": "slurm", **cluster.backend_block(transport, tmp_path / "remote")}}
-        run = SlurmRun(tmp_path, tasks, instances, env=cluster.command_env())
-        runs.append(run)
-        return run
+        return SlurmRun(tmp_path, tasks, instances, env=cluster.command_env())
 
-    yield make
-    for run in runs:
-        run.close()
+    return make
 
 
-def test_a_job_over_its_time_limit_fails_timeout_and_a_rerun_completes_as_attempt_2(jobcomp_cluster, slurm_run, tmp_path):
+def test_a_job_over_its_time_limit_fails_timeout_and_a_rerun_with_a_longer_limit_completes_as_attempt_2(
+        jobcomp_cluster, slurm_run, tmp_path):
+    # given a task whose first attempt sleeps past its 1-minute limit (Slurm checks limits
+    # every 30 s: TIMEOUT comes 60-90 s after the start; KillWait is 5 s here)
     go = tmp_path / "go"
-    run = slurm_run(jobcomp_cluster, [{"task_id": "relax", "time_limit_minutes": 5, "env": {"GO": str(go)},
+    run = slurm_run(jobcomp_cluster, [{"task_id": "relax", "time_limit_minutes": 1, "env": {"GO": str(go)},
                                        "command": '[ -e "$GO" ] || sleep 300; echo done > out.txt'}])
-    run.step_until(lambda r: r.attempts("relax") and r.attempts("relax")[0].status.value == "RUNNING")
-    first = run.attempts("relax")[0]
-
-    jobcomp_cluster.slurm("scontrol", "update", f"JobId={first.external_id}", "TimeLimit=0")
-    run.step_until(lambda r: r.attempts("relax")[0].status.is_terminal, timeout=90, pause=1)
-    first = run.attempts("relax")[0]
-    evidence = files_and_hashes(run.handle.root_path / first.relative_path)
+    ended = run.loop(interval=2, timeout=240)
+    (first,) = run.attempts_json("relax")
+    first_dir = run.root / first["path"]
+    evidence = files_and_hashes(first_dir)
     go.write_text("")
-    rerun = run.cli("rerun", "{run}", "relax")
-    run.step_until(lambda r: r.run_status() == "COMPLETED")
-    first_after, second = run.attempts("relax")
 
-    assert "relax will get a new attempt" in rerun.stdout
-    assert first.status.value == "FAILED" and "TIMEOUT" in first.status_reason
-    assert (second.attempt_index, second.status.value) == (2, "COMPLETED")
-    assert (run.handle.root_path / second.relative_path / "out.txt").read_text() == "done\n"
-    assert first_after.status.value == "FAILED" and first_after.status_reason == first.status_reason
-    assert files_and_hashes(run.handle.root_path / first.relative_path) == evidence
+    # when it is rerun with a 5-minute limit
+    rerun = run.cli("rerun", "{run}", "relax", "--time-limit", "5")
+    explained = run.cli("explain", "{run}").stdout
+    finished = run.loop()
+    first_after, second = run.attempts_json("relax")
+
+    # then attempt 1 ended TIMEOUT and is untouched, attempt 2 ran with the new limit
+    assert ended.returncode == RUN_ENDED and finished.returncode == 0
+    assert first["status"] == "FAILED" and "TIMEOUT" in first["reason"]
+    assert {j["state"] for j in jobcomp_cluster.jobs_named(first["attempt_id"])} == {"TIMEOUT"}
+    assert "#SBATCH --time=1\n" in (first_dir / ".matterstack" / "submit.sh").read_text()
+    assert "#SBATCH --time=5\n" in (run.root / second["path"] / ".matterstack" / "submit.sh").read_text()
+    assert "resources of relax: time_limit_minutes 1 → 5" in rerun.stdout
+    assert "rerun of relax: time_limit_minutes 1 → 5" in explained
+    assert (second["attempt_index"], second["status"]) == (2, "COMPLETED")
+    assert [a["resources"]["time_limit_minutes"] for a in (first_after, second)] == [1, 5]
+    assert second["resource_changes"][0]["changes"] == {"time_limit_minutes": [1, 5]}
+    assert (run.root / second["path"] / "out.txt").read_text() == "done\n"
+    assert first_after["status"] == "FAILED" and first_after["reason"] == first["reason"]
+    assert files_and_hashes(first_dir) == evidence
 
 
 def test_cancelling_a_run_leaves_none_of_its_jobs_queued_or_running(jobcomp_cluster, slurm_run):
@@ -106,12 +111,12 @@ def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_fi
 
     os.kill(pid, signal.SIGTERM)
     time.sleep(1)
-    reports = [run.step() for _ in range(2)]
+    notes = run.step() + run.step()
     statuses_during = {a.status.value for a in run.all_attempts()}
     start_cluster("jobcomp", **settings)
-    run.step_until(lambda r: r.run_status() == "COMPLETED", timeout=120)
+    finished = run.loop(timeout=120)
 
-    notes = [n for report in reports for n in report.notes]
+    assert finished.returncode == 0
     assert any(n.startswith("hpc.default: ") and "Unable to contact slurm controller" in n and "will retry" in n for n in notes)
     assert "FAILED" not in statuses_during
     assert {a.status.value for a in run.all_attempts()} == {"COMPLETED"}
@@ -125,7 +130,7 @@ def kill_steps_during_submission(cluster, slurm_run, kills: int):
         time.sleep(rng.uniform(0.05, 1.5))
         process.send_signal(signal.SIGKILL)
         process.wait()
-    run.step_until(lambda r: r.run_status() == "COMPLETED", timeout=300)
+    run.loop(timeout=300)
     time.sleep(2)
 
     attempts = run.all_attempts()
@@ -161,14 +166,14 @@ def test_a_campaign_across_two_instances_over_ssh_runs_to_the_end_from_the_comma
     run = slurm_run(jobcomp_cluster, tasks, **instances)
 
     loop = run.cli("loop", "{run}", "--interval", "0.3")
-    attempts = {task: json.loads(run.cli("attempts", "{run}", task, "--json").stdout) for task in ("relax_ar", "relax_kr")}
+    attempts = {task: run.attempts_json(task) for task in ("relax_ar", "relax_kr")}
 
     assert "COMPLETED" in loop.stdout.splitlines()[-1]
     for task, key, partition, sigma in (("relax_ar", "hpc.default", "debug", "3.40"), ("relax_kr", "hpc.dev", "dev", "3.65")):
         (attempt,) = attempts[task]
-        folder = run.handle.root_path / attempt["path"]
+        folder = run.root / attempt["path"]
         assert (attempt["status"], attempt["operator_key"]) == ("COMPLETED", key)
         assert [j["job_id"] for j in jobcomp_cluster.jobs_named(attempt["attempt_id"])] == [attempt["external_id"]]
         assert [j["partition"] for j in jobcomp_cluster.jobs_named(attempt["attempt_id"])] == [partition]
         assert (folder / "results" / "sigma.txt").read_text() == sigma + "\n"
-    assert not (run.handle.root_path / attempts["relax_ar"][0]["path"] / "big.tmp").exists()
+    assert not (run.root / attempts["relax_ar"][0]["path"] / "big.tmp").exists()
