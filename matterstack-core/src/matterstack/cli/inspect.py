@@ -18,18 +18,10 @@ from matterstack.cli.runs import WorkspacesRoot, handle_for, open_store, root
 JsonFlag = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
-def _status_dict(store) -> dict:
-    run = store.get_run()
-    counts = {str(getattr(k, "value", k)): v for k, v in store.count_tasks_by_status().items()}
-    return {
-        "run_id": run.run_id,
-        "workspace_slug": run.workspace_slug,
-        "status": run.status.value,
-        "status_reason": run.status_reason,
-        "created_at": run.created_at.isoformat(),
-        "tasks": counts,
-        "active_attempts": sum(store.active_attempt_counts().values()),
-    }
+def _status_dict(handle) -> dict:
+    from matterstack.store.summary import run_summary
+
+    return run_summary(handle.db_path)
 
 
 def status(
@@ -44,8 +36,7 @@ def status(
 
         rows = []
         for run_dir in all_runs(root(workspaces_root)):
-            with open_store(RunHandle.from_run_dir(run_dir)) as store:
-                rows.append(_status_dict(store))
+            rows.append(_status_dict(RunHandle.from_run_dir(run_dir)))
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
@@ -55,8 +46,7 @@ def status(
         if not rows:
             typer.echo("No runs found.")
         return
-    with open_store(handle_for(run, workspaces_root)) as store:
-        row = _status_dict(store)
+    row = _status_dict(handle_for(run, workspaces_root))
     if as_json:
         typer.echo(json.dumps(row, indent=2))
         return

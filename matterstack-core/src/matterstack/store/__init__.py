@@ -1,11 +1,36 @@
 """The state store: one SQLite file per run (``runs/<run_id>/state.sqlite``) and its lock.
 
 ``StateStore`` reads every schema MatterStack has written (v1–v3 from 0.2.x, migrated on
-open) and writes v4; ``RunLock`` keeps a run to one writer at a time.
+open) and writes v4; ``RunLock`` keeps a run to one writer at a time. The names below are
+imported on first use, so ``matterstack.store.summary`` (what ``status`` reads) does not load
+the record decoding the store needs.
 """
 
-from matterstack.store.history import OperatorContact, RunEvent, RunNote, TaskEvent
-from matterstack.store.lock import RunLock
-from matterstack.store.state_store import StateStore
+from __future__ import annotations
 
-__all__ = ["OperatorContact", "RunEvent", "RunLock", "RunNote", "StateStore", "TaskEvent"]
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matterstack.store.history import OperatorContact, RunEvent, RunNote, TaskEvent
+    from matterstack.store.lock import RunLock
+    from matterstack.store.state_store import StateStore
+
+_HOMES = {
+    "OperatorContact": "matterstack.store.history",
+    "RunEvent": "matterstack.store.history",
+    "RunNote": "matterstack.store.history",
+    "TaskEvent": "matterstack.store.history",
+    "RunLock": "matterstack.store.lock",
+    "StateStore": "matterstack.store.state_store",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'matterstack.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

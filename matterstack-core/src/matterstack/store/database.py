@@ -1,7 +1,7 @@
 """The connection underneath a :class:`~matterstack.store.StateStore`.
 
-Reads go through ``sqlite_utils.Database.query`` (rows as dicts, so columns are read by
-name whatever their order in the file). Writes are explicit ``BEGIN IMMEDIATE`` ...
+Reads return rows as dicts (so columns are read by name whatever their order in the file),
+straight from :mod:`sqlite3`: no wrapper library is imported on the way to a tick. Writes are explicit ``BEGIN IMMEDIATE`` ...
 ``COMMIT`` transactions, one per batch, with ``executemany`` on the hot paths.
 """
 
@@ -13,8 +13,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import sqlite_utils
 
 from matterstack.errors import StoreError
 from matterstack.store.rows import DecodedRecords
@@ -28,11 +26,26 @@ def ids_parameter(ids: Iterable[str]) -> str:
     return json.dumps(list(ids))
 
 
+class Connection:
+    """The open :mod:`sqlite3` connection (``conn``) and reads of whole rows as dicts."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self, connection: sqlite3.Connection):
+        self.conn = connection
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[dict[str, Any]]:
+        """The rows ``sql`` selects, each a dict keyed by column name, read lazily."""
+        cursor = self.conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return (dict(zip(keys, row)) for row in cursor)
+
+
 class StoreDatabase:
     """One open connection to a state database and the transaction discipline around it."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path, *, readonly: bool, run_id: str):
-        self.db = sqlite_utils.Database(connection, recursive_triggers=False, execute_plugins=False)
+        self.db = Connection(connection)
         self._path = path
         self._readonly = readonly
         self._run_id = run_id

@@ -120,6 +120,18 @@ def read_only_uri(path: Path) -> str:
     return f"{path.resolve().as_uri()}?{mode}"
 
 
+def open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """An autocommit connection to ``path`` that never writes (``timeout``: SQLite's busy
+    timeout in seconds)."""
+    # A writable folder lets a read-only reader share the WAL properly (and clean up after
+    # itself); otherwise nobody can be writing, so an immutable open is exact.
+    if os.access(path.parent, os.W_OK) and os.access(path, os.W_OK):
+        connection = sqlite3.connect(path, isolation_level=None, timeout=timeout)
+        connection.execute("PRAGMA query_only=1")
+        return connection
+    return sqlite3.connect(read_only_uri(path), uri=True, isolation_level=None, timeout=timeout)
+
+
 def inspect(path: Path) -> DatabaseFile:
     """Read the schema version of an existing state database, refusing what we cannot open."""
     if not path.is_file():

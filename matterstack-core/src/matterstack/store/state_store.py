@@ -70,15 +70,7 @@ def _enable_wal(connection: sqlite3.Connection, path: Path) -> None:
 
 
 def _open_readonly(path: Path) -> sqlite3.Connection:
-    # A writable folder lets a read-only reader share the WAL properly (and clean up after
-    # itself); otherwise nobody can be writing, so an immutable open is exact.
-    if os.access(path.parent, os.W_OK) and os.access(path, os.W_OK):
-        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS)
-        connection.execute("PRAGMA query_only=1")
-    else:
-        connection = sqlite3.connect(
-            preflight.read_only_uri(path), uri=True, isolation_level=None, timeout=BUSY_TIMEOUT_SECONDS
-        )
+    connection = preflight.open_readonly(path, BUSY_TIMEOUT_SECONDS)
     for pragma in CONNECTION_PRAGMAS:
         connection.execute(pragma)
     return connection

@@ -1,0 +1,75 @@
+"""A run's state at a glance (``matterstack status``), read by one aggregate query.
+
+The summary needs none of the record decoding of :class:`~matterstack.store.StateStore`, so
+it reads the file with :mod:`sqlite3` alone, through the same checks and read-only open as
+``StateStore.open(..., readonly=True)``: task counts come from the ``ix_tasks_status`` index
+and the active attempts from the partial index ``ix_task_attempts_active``. A file of an older
+schema is opened through the store instead, which migrates it first, as every command does.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from matterstack.errors import StoreError
+from matterstack.store import preflight
+from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER, SCHEMA_VERSION
+
+SUMMARY_SQL = (
+    "SELECT run_id, workspace_slug, status, status_reason, created_at,"
+    " (SELECT json_group_object(status, n) FROM"
+    " (SELECT status, COUNT(*) AS n FROM tasks GROUP BY status)),"
+    f" (SELECT COUNT(*) FROM task_attempts WHERE {ACTIVE_ATTEMPT_FILTER})"
+    " FROM runs"
+)
+BUSY_TIMEOUT_SECONDS = 5.0
+
+
+def run_summary(db_path: Path | str) -> dict[str, Any]:
+    """``run_id``, ``workspace_slug``, ``status``, ``status_reason``, ``created_at`` (ISO
+    text), ``tasks`` (count by status) and ``active_attempts`` of the run in ``db_path``.
+
+    No run lock is taken; nothing is written unless the file needs migrating.
+    """
+    path = Path(db_path)
+    preflight.check_local_disk(path)
+    if preflight.inspect(path).schema_version < SCHEMA_VERSION:
+        from matterstack.store.state_store import StateStore
+
+        with StateStore.open(path) as store:
+            return _summary(store.db.conn, path)
+    connection = preflight.open_readonly(path, BUSY_TIMEOUT_SECONDS)
+    try:
+        return _summary(connection, path)
+    finally:
+        connection.close()
+
+
+def _summary(connection, path: Path) -> dict[str, Any]:
+    rows = connection.execute(SUMMARY_SQL).fetchall()
+    if len(rows) != 1:
+        raise StoreError(f"holds {len(rows)} runs, expected one", where=str(path),
+                         fix="point MatterStack at a run folder's state.sqlite")
+    run_id, slug, status, reason, created_at, counts, active = rows[0]
+    return {
+        "run_id": run_id,
+        "workspace_slug": slug,
+        "status": status,
+        "status_reason": reason,
+        "created_at": _iso(created_at),
+        "tasks": json.loads(counts),
+        "active_attempts": active,
+    }
+
+
+def _iso(text: str) -> str:
+    """The stored creation time as ISO-8601 text in UTC, as :class:`~matterstack.core.records.Run`
+    gives it (0.2.x files kept naive UTC times, sometimes with a trailing ``Z``)."""
+    text = text.strip()
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat()
