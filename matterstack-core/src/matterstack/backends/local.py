@@ -3,13 +3,18 @@
 Jobs run in the attempt directory itself (no copy) unless ``workspace_root`` is set; then
 the inputs are copied to ``<workspace_root>/<workspace>/<run_id>/<task_id>/<attempt_id>/``,
 the job runs there, and ``fetch`` copies the outputs back. The job id is the attempt token;
-``<root>/.matterstack-local/jobs/<job id>`` records where each job's work directory is, so
-any later process can poll, fetch or cancel it. Resource fields are recorded, not enforced.
+``<run>/.matterstack-local/jobs.jsonl`` records where each job's work directory is, one JSON
+line (``{"job": <job id>, "workdir": <path>}``) appended per job before it is launched, so any
+later process can poll, fetch or cancel it. (One append instead of one new file per job: on
+some disks creating a file costs a millisecond.) Runs started by earlier versions kept one
+file per job in ``<run>/.matterstack-local/jobs/``; those are still read. Resource fields are
+recorded, not enforced.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path, PurePosixPath
@@ -19,7 +24,9 @@ from matterstack.core.status import AttemptStatus
 from matterstack.operators.staging import list_outputs
 from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
 
-_INDEX = ".matterstack-local/jobs"
+_LOCAL_DIR = ".matterstack-local"
+_INDEX_LOG = "jobs.jsonl"
+_INDEX_FILES = "jobs"
 LEGACY_STATE_FILE = "local_backend_state.json"
 
 
@@ -32,11 +39,12 @@ class LocalBackend(ComputeBackend):
         base = Path(root).expanduser() if root else Path(context.run_dir)
         self.root = base if base.is_absolute() else (Path.cwd() / base)
         self.run_dir = Path(context.run_dir)
-        self.index = self.run_dir / _INDEX
+        self.index = self.run_dir / _LOCAL_DIR / _INDEX_LOG
         # What the index says never changes for a job id: remembered, so each poll of each
-        # job does not read its index file again.
+        # job does not read the index again.
         self._workdirs: dict[str, Path] = {}
-        self._index_made = False
+        self._index_read = -1  # the size of the index when it was last read
+        self._index_fd: int | None = None
         self._index_lock = threading.Lock()  # submissions may come from several threads
 
     @property
@@ -47,25 +55,49 @@ class LocalBackend(ComputeBackend):
         workdir = (self.root / job.relative_dir) if self.copy_inputs else job.input_dir
         if self.copy_inputs and not local_jobs.was_launched(workdir):
             shutil.copytree(job.input_dir, workdir, dirs_exist_ok=True)
-        if not self._index_made:
-            with self._index_lock:
-                self.index.mkdir(parents=True, exist_ok=True)
-                self._index_made = True
         resolved = str(workdir.resolve())
-        (self.index / job.token).write_text(resolved)
+        # One write of one line to a file opened O_APPEND: lines from several threads or
+        # processes never interleave, and a SIGKILL cannot cut one in half.
+        os.write(self._index_writer(), (json.dumps({"job": job.token, "workdir": resolved}) + "\n").encode())
         self._workdirs[job.token] = Path(resolved)
         local_jobs.launch(workdir, job.command, {k: str(v) for k, v in job.env.items()})
         return job.token
 
+    def _index_writer(self) -> int:
+        with self._index_lock:
+            if self._index_fd is None:
+                self.index.parent.mkdir(parents=True, exist_ok=True)
+                self._index_fd = os.open(self.index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            return self._index_fd
+
     def _workdir(self, job_id: str) -> Path | None:
         known = self._workdirs.get(job_id)
+        if known is None:
+            self._read_index()
+            known = self._workdirs.get(job_id)
         if known is not None:
             return known
         try:
-            known = self._workdirs[job_id] = Path((self.index / job_id).read_text())
-        except FileNotFoundError:
+            known = self._workdirs[job_id] = Path((self.run_dir / _LOCAL_DIR / _INDEX_FILES / job_id).read_text())
+        except (FileNotFoundError, NotADirectoryError):
             return self._legacy_workdir(job_id)
         return known
+
+    def _read_index(self) -> None:
+        """Learn every job of the index not known yet (only if it grew since last read)."""
+        try:
+            if self.index.stat().st_size == self._index_read:
+                return
+            text = self.index.read_bytes()
+        except FileNotFoundError:
+            return
+        self._index_read = len(text)
+        for line in text.splitlines():
+            try:
+                entry = json.loads(line)
+                self._workdirs.setdefault(str(entry["job"]), Path(entry["workdir"]))
+            except (ValueError, TypeError, KeyError):
+                continue  # not a line this backend wrote: it names no job
 
     def _legacy_workdir(self, job_id: str) -> Path | None:
         """Where MatterStack 0.2.x ran job ``job_id`` (a task id) of this run, from the
@@ -115,6 +147,12 @@ class LocalBackend(ComputeBackend):
         workdir = self._workdir(job_id)
         if workdir is not None:
             local_jobs.cancel(workdir)
+
+    def close(self) -> None:
+        with self._index_lock:
+            if self._index_fd is not None:
+                os.close(self._index_fd)
+                self._index_fd = None
 
     def find_by_token(self, tokens: list[str]) -> dict[str, str]:
         found = {}
