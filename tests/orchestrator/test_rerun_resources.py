@@ -14,6 +14,7 @@ from lifecycle_kit import Campaignish
 from matterstack import Task
 from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError
+from matterstack.orchestrator import control
 from matterstack.orchestrator.api import rerun_task, step_once
 from matterstack.store import StateStore
 from matterstack.store.resources import attempt_resources, task_resource_changes
@@ -120,3 +121,19 @@ def test_a_rerun_giving_the_resources_already_in_force_records_no_change(failed_
         assert task_resource_changes(reader) == []
     assert "resources of relax: unchanged" in result.messages
     assert run.statuses()["relax"] == "PENDING"
+
+
+def test_a_forced_rerun_with_new_resources_stops_the_running_attempt_and_starts_one_with_them(start_run, bare_host):
+    run = start_run(Campaignish([Task(task_id="long", time_limit_minutes=1, command="sleep 60")]),
+                    "local.default", host_=bare_host)
+    run.tick()
+
+    result = rerun_task(run.handle, "long", force=True, time_limit_minutes=3, registry=run.registry)
+    run.tick()
+
+    first, second = run.attempts("long")
+    assert first.status.value == "CANCELLED" and second.status.value in ("SUBMITTED", "RUNNING")
+    assert "resources of long: time_limit_minutes 1 → 3" in result.messages
+    assert manifest_task(run, "long", 0)["time_limit_minutes"] == 1
+    assert manifest_task(run, "long", 1)["time_limit_minutes"] == 3
+    control.cancel(run.handle, run.registry)  # stop attempt 2's sleep
