@@ -12,8 +12,7 @@ A plugin's test suite subclasses :class:`OperatorConformance`::
 
 The kit's pytest plugin (``matterstack.testing.plugin``, registered through the ``pytest11``
 entry point of matterstack-core) provides the fixtures the inherited tests use. Names load
-on first use. See
-docs/testing-plugins.md.
+on first use. See docs/testing-plugins.md.
 """
 
 from __future__ import annotations
