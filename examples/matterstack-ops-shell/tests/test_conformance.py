@@ -4,9 +4,13 @@ kit's named fake (their test ids say ``fake-unreachable``)."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+
 import pytest
 
-from matterstack.plugins import PermanentOperatorError
+from matterstack.plugins import AttemptStatus, PermanentOperatorError
 from matterstack.testing import OperatorConformance
 
 
@@ -28,6 +32,19 @@ class TestShellConformance(OperatorConformance):
 
         with pytest.raises(PermanentOperatorError, match=r"operators\.shell\.default\.shell .*/bin/sh"):
             operator.submit(attempt)
+
+    def test_a_process_killed_from_outside_fails_its_attempt_saying_so(self, matterstack_harness):
+        operator = matterstack_harness.new_operator()
+        submitted = matterstack_harness.submit(operator, matterstack_harness.attempt("long"), "long")
+        matterstack_harness.poll_until(operator, [submitted], done=lambda s: s.status == AttemptStatus.RUNNING,
+                                       what="RUNNING")
+        process_group = int(re.search(r"process group (\d+)", submitted.last.reason).group(1))
+
+        os.killpg(process_group, signal.SIGKILL)
+        matterstack_harness.poll_until(operator, [submitted])
+
+        assert submitted.status == AttemptStatus.FAILED
+        assert submitted.last.reason == "the process ended without recording an exit code"
 
 
 class TestShellConformanceWithBashFoundOnThePath(OperatorConformance):
