@@ -10,13 +10,15 @@ import socket
 
 import attrs
 import pytest
-from conftest import LAB_TOKEN, TOKEN_ENV
 
 from matterstack import ExternalTask
 from matterstack.testing import OperatorConformance
 from matterstack_ops_experiment.agent import Agent
 from matterstack_ops_experiment.http_server import LabApiServer
 from matterstack_ops_experiment.simulated import PROFILE_FILE, fragile_thin_film
+
+LAB_TOKEN = "conformance-lab-4e1d"
+TOKEN_ENV = "CONFORMANCE_LAB_TOKEN"
 
 
 def free_port() -> int:
