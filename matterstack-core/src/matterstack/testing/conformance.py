@@ -179,7 +179,7 @@ class OperatorConformance:
 
         harness.crash_after_submit(crashed)
         fresh = harness.new_operator()
-        found = fresh.reconcile([crashed, never])
+        found = harness.reconcile_until_found(fresh, [crashed, never], crashed)
 
         assert found.get(never.attempt_id) is None, found.get(never.attempt_id)
         observation = found.get(crashed.attempt_id)

@@ -149,6 +149,18 @@ class ConformanceHarness:
                 raise AssertionError(f"{self.key}: not {what} after {self.timeout:g} s: {states}")
             time.sleep(self.poll_interval)
 
+    def reconcile_until_found(self, operator: Operator, attempts: list[AttemptContext],
+                              wanted: AttemptContext) -> dict[str, Observation | None]:
+        """``reconcile`` until it answers for ``wanted`` or the timeout passes: work started by a
+        process that died may show outside a moment later (a detached job claims its folder
+        after its launcher is gone)."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            found = operator.reconcile(attempts)
+            if found.get(wanted.attempt_id) is not None or time.monotonic() > deadline:
+                return found
+            time.sleep(self.poll_interval)
+
     def adopt(self, operator: Operator, context: AttemptContext, observation: Observation, outcome: str) -> Submitted:
         """Take over an attempt ``reconcile`` found, with the external id it reported."""
         context = attrs.evolve(context, external_id=observation.external_id or context.external_id)
