@@ -107,8 +107,14 @@ def observe(workdir: Path) -> LocalJobState:
     control = workdir / CONTROL_DIR
     exit_file = workdir / EXIT_CODE_FILE
     text = _read(exit_file)
-    # Without its newline the exit code may still be being written, unless its writer is gone.
-    if text is not None and (text.endswith("\n") or _live_pid(control) is None):
+    # Without its newline the exit code may still be being written, unless its writer is gone;
+    # then it is read again: the writer may have finished it between the two looks.
+    if text is not None and not text.endswith("\n") and _live_pid(control) is None:
+        text = _read(exit_file)
+        complete = text is not None
+    else:
+        complete = text is not None and text.endswith("\n")
+    if complete:
         try:
             return LocalJobState("exited", exit_code=int(text.strip()))
         except ValueError:
