@@ -22,7 +22,8 @@
     python bench/bench_overhead.py [--rounds N]
 
 Parsl and Snakemake are pinned in bench/requirements.txt; a framework that is not installed
-is reported as missing and left out of the comparison.
+is reported as missing and left out of the comparison. Every process may write bytecode caches
+(``PYTHONDONTWRITEBYTECODE`` is dropped from their environment), as bench_cli.py explains.
 """
 
 from __future__ import annotations
@@ -99,10 +100,13 @@ rule true_command:
 '''
 
 
-def run(command: list[str], cwd: Path, **kwargs) -> float:
+CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run(command: list[str], cwd: Path) -> float:
     """Seconds ``command`` takes, start to exit; raises with its output if it fails."""
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, **kwargs)
+    done = subprocess.run(command, cwd=cwd, env=CHILD_ENV, capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -121,12 +125,12 @@ def matterstack_loop(folder: Path, tasks: int, chain: bool) -> float:
         workspace.mkdir(parents=True)
         (workspace / "main.py").write_text(CAMPAIGN.format(tasks=tasks, chain=chain))
     option = ["--workspaces-root", str(root)]
-    made = subprocess.run([*matterstack("init"), workspace.name, *option], cwd=folder,
+    made = subprocess.run([*matterstack("init"), workspace.name, *option], cwd=folder, env=CHILD_ENV,
                           capture_output=True, text=True, check=True)
     run_id = made.stdout.split()[1]
     seconds = run([*matterstack("loop"), run_id, *option], folder)
     status = json.loads(subprocess.run([*matterstack("status"), run_id, "--json", *option], cwd=folder,
-                                       capture_output=True, text=True, check=True).stdout)
+                                       env=CHILD_ENV, capture_output=True, text=True, check=True).stdout)
     assert status["status"] == "COMPLETED" and status["tasks"] == {"COMPLETED": tasks}, status
     shutil.rmtree(workspace / "runs")
     return seconds

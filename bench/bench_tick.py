@@ -25,6 +25,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench_operator import BenchPlugin
 from matterstack.core.records import Attempt, Run
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.core.transitions import apply_attempt_transition
@@ -33,8 +34,7 @@ from matterstack.orchestrator.api import build_registry
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.registry import InstanceConfig, Wiring
 from matterstack.orchestrator.tick import tick
-from matterstack.plugins import PluginHost, hookimpl
-from matterstack.plugins.interfaces import CollectResult, Observation, Operator, SubmitResult
+from matterstack.plugins import PluginHost
 from matterstack.store import StateStore
 
 ACTIVE = 1000
@@ -43,37 +43,6 @@ TARGET_MS = {10_000: 15.0, 100_000: 60.0}
 TARGET_RATIO = 2.0
 T0 = datetime(2027, 1, 1, tzinfo=timezone.utc)
 KEY = "bench.default"
-
-
-class StillRunning(Operator):
-    """Answers every poll with "still running"; never touches anything outside."""
-
-    def prepare(self, attempt):
-        pass
-
-    def submit(self, attempt):
-        return SubmitResult(external_id=attempt.attempt_id)
-
-    def poll(self, attempts):
-        return {a.attempt_id: Observation(AttemptStatus.RUNNING, external_id=a.external_id) for a in attempts}
-
-    def reconcile(self, attempts):
-        return {a.attempt_id: None for a in attempts}
-
-    def collect(self, attempt):
-        return CollectResult()
-
-    def cancel(self, attempt):
-        pass
-
-    def describe_wait(self, attempt):
-        return "running"
-
-
-class BenchPlugin:
-    @hookimpl
-    def matterstack_operator_kinds(self, register):
-        register("bench", StillRunning)
 
 
 class Idle:
