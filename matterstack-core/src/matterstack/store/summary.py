@@ -10,6 +10,7 @@ schema is opened through the store instead, which migrates it first, as every co
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,11 @@ def run_summary(db_path: Path | str) -> dict[str, Any]:
 
 
 def _summary(connection, path: Path) -> dict[str, Any]:
-    rows = connection.execute(SUMMARY_SQL).fetchall()
+    try:
+        rows = connection.execute(SUMMARY_SQL).fetchall()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot be read ({exc})", where=str(path),
+                         fix="check the file with `PRAGMA integrity_check`, or restore it from a backup") from exc
     if len(rows) != 1:
         raise StoreError(f"holds {len(rows)} runs, expected one", where=str(path),
                          fix="point MatterStack at a run folder's state.sqlite")
