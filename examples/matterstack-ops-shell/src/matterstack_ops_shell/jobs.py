@@ -48,6 +48,7 @@ class JobState(NamedTuple):
 
 def launch(jobs: Path, token: str, shell: str, command: str, workdir: Path, env: dict[str, str]) -> None:
     """Start ``command`` under ``shell`` in ``workdir`` as a detached process group; return at once."""
+    jobs = jobs.absolute()  # the process runs in workdir
     jobs.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["/bin/sh", "-c", _WRAPPER, "matterstack-shell", str(jobs), token, shell, command],
