@@ -2,10 +2,12 @@
 
 A job lives entirely in its work directory, so any later process can poll it:
 
-- ``.matterstack/claim``    created with O_EXCL by the wrapper before the command runs. A
-  second launch of the same job (a resubmission after a crash) finds the claim and exits
-  without running anything: execution is exactly-once even if submission is not;
-- ``.matterstack/pid``      the wrapper's pid and its start time (guards against pid reuse);
+- ``.matterstack/pid``      the claim: created with O_EXCL by the wrapper before the command
+  runs, holding the wrapper's pid and its start time (guards against pid reuse). A second
+  launch of the same job (a resubmission after a crash) finds it and exits without running
+  anything: execution is exactly-once even if submission is not. (Jobs started by earlier
+  versions claimed with an empty ``.matterstack/claim`` and wrote the pid file after it;
+  either file counts as the claim.)
 - ``exit_code``             written by the wrapper when the command ends;
 - ``stdout.log``, ``stderr.log``.
 
@@ -27,25 +29,29 @@ CONTROL_DIR = ".matterstack"
 EXIT_CODE_FILE = "exit_code"
 CANCEL_FILE = "cancelled"
 CANCEL_GRACE_SECONDS = 2.0
+LEGACY_CLAIM = "claim"
+"""The empty claim file of jobs started before the pid file became the claim."""
 
 # The wrapper, run as ``/bin/sh -c _WRAPPER matterstack-job <workdir> <command>`` (the values
-# are arguments, never parsed as shell code). The claim is taken with noclobber (O_EXCL) so
-# that two launches of one job can never both run the command. The pid is recorded before
-# the cancellation file is looked at: a ``cancel`` that finds no pid yet is then sure to be
-# seen. Besides the command only shell built-ins run (each extra process costs about as
-# much as a short command): the start time is read from /proc/$$/stat with ``read``, and
-# the pid and exit code files are each written by one ``echo``, one line ended by a newline
-# in one write; a reader takes a file without its newline for one still being written while
-# the wrapper lives (see :func:`observe`), so it never acts on a half-written value.
+# are arguments, never parsed as shell code). The claim is the pid file, created with
+# noclobber (O_EXCL) so that two launches of one job can never both run the command, and
+# written in the same step (one file: on some disks each new file costs a millisecond). The
+# pid is recorded before the cancellation file is looked at: a ``cancel`` that finds no pid
+# yet is then sure to be seen. Besides the command only shell built-ins run (each extra
+# process costs about as much as a short command): the start time is read from
+# /proc/$$/stat with ``read``, and the pid and exit code files are each written by one
+# ``echo``, one line ended by a newline in one write; a reader takes a file without its
+# newline for one still being written while the wrapper lives (see :func:`observe`), so it
+# never acts on a half-written value.
 _WRAPPER = f"""\
 cd "$1" || exit 97
 command=$2
-set -C
-true 2>/dev/null > {CONTROL_DIR}/claim || exit 0
-set +C
 read -r stat < /proc/$$/stat
 set -- ${{stat##*) }}
-echo "$$ ${{20}}" > {CONTROL_DIR}/pid
+[ -e {CONTROL_DIR}/{LEGACY_CLAIM} ] && exit 0
+set -C
+echo "$$ ${{20}}" 2>/dev/null > {CONTROL_DIR}/pid || exit 0
+set +C
 [ -e {CONTROL_DIR}/{CANCEL_FILE} ] && exit 0
 /bin/sh -c "$command" > stdout.log 2> stderr.log < /dev/null
 echo "$?" > {EXIT_CODE_FILE}
@@ -98,7 +104,11 @@ def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
 
 def was_launched(workdir: Path) -> bool:
     """True once the job's wrapper has claimed it (the command has started or ended)."""
-    return (workdir / CONTROL_DIR / "claim").exists()
+    return _claimed(workdir / CONTROL_DIR)
+
+
+def _claimed(control: Path) -> bool:
+    return (control / "pid").exists() or (control / LEGACY_CLAIM).exists()
 
 
 def observe(workdir: Path) -> LocalJobState:
@@ -121,7 +131,7 @@ def observe(workdir: Path) -> LocalJobState:
             return LocalJobState("lost", reason=f"{exit_file} holds {text.strip()!r}, not an exit code")
     if (control / CANCEL_FILE).exists():
         return LocalJobState("cancelled", reason="cancelled by request")
-    if not (control / "claim").exists():
+    if not _claimed(control):
         return LocalJobState("queued", reason="the process has not started yet")
     pid_line = _read(control / "pid")  # read once: it may be written at any moment
     if pid_line is None or not pid_line.endswith("\n"):
