@@ -10,26 +10,11 @@ import signal
 
 import pytest
 
-from matterstack.plugins import AttemptStatus, PermanentOperatorError, Task
-from matterstack.testing import OperatorConformance, default_command
-
-# The kit's "long" command rewrites heartbeat.txt in place (`echo $i > heartbeat.txt`): a
-# cancel landing between the truncation and the write leaves it empty, which the kit reads as
-# "never ran". This one beats through a rename, so once written the file is never empty.
-LONG_COMMAND = ("echo {task_id} >> executions.txt; i=0; while [ $i -lt 1200 ]; do i=$((i+1)); "
-                "echo $i > heartbeat.tmp && mv heartbeat.tmp heartbeat.txt; sleep 0.5; done")
+from matterstack.plugins import AttemptStatus, PermanentOperatorError
+from matterstack.testing import OperatorConformance
 
 
-class ShellKind(OperatorConformance):
-    """The kit's tasks, with a "long" task whose heartbeat survives being killed mid-beat."""
-
-    def task(self, task_id, *, outcome):
-        if outcome == "long":
-            return Task(task_id=task_id, command=LONG_COMMAND.format(task_id=task_id))
-        return Task(task_id=task_id, command=default_command(task_id, outcome))
-
-
-class TestShellConformance(ShellKind):
+class TestShellConformance(OperatorConformance):
     operator_key = "shell.default"
     invalid_settings = [
         ({"max_concurrent": "many"}, "operators.shell.default.max_concurrent: expected an integer, found a string"),
@@ -62,7 +47,7 @@ class TestShellConformance(ShellKind):
         assert submitted.last.reason == "the process ended without recording an exit code"
 
 
-class TestShellConformanceWithBashFoundOnThePath(ShellKind):
+class TestShellConformanceWithBashFoundOnThePath(OperatorConformance):
     """The same tests with ``shell`` naming a program looked up on PATH."""
 
     operator_key = "shell.bash"

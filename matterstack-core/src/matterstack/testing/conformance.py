@@ -39,14 +39,15 @@ def outage_id(cls: type) -> str:
 
 def default_command(task_id: str, outcome: str) -> str:
     """The shell command of the default task for ``outcome``. Every run of it appends a line to
-    ``executions.txt``; "long" beats ``heartbeat.txt`` every 0.5 s for 600 s."""
+    ``executions.txt``; "long" appends a beat to ``heartbeat.txt`` every 0.5 s for 600 s (appends,
+    so a kill mid-beat never leaves the file empty)."""
     count = f"echo {task_id} >> {EXECUTIONS_FILE}"
     if outcome == "succeed":
         return f"{count}; echo {task_id} > {RESULT_FILE}"
     if outcome == "fail":
         return f"{count}; echo 'the conformance kit asked this task to fail' >&2; exit 3"
     if outcome == "long":
-        return (f"{count}; i=0; while [ $i -lt 1200 ]; do i=$((i+1)); echo $i > {HEARTBEAT_FILE}; "
+        return (f"{count}; i=0; while [ $i -lt 1200 ]; do i=$((i+1)); echo $i >> {HEARTBEAT_FILE}; "
                 "sleep 0.5; done")
     raise ValueError(f"unknown outcome {outcome!r}; one of {', '.join(OUTCOMES)}")
 
@@ -119,7 +120,7 @@ class OperatorConformance:
 
     def assert_work_stopped(self, operator: Operator, attempt: AttemptContext) -> None:
         """Fail unless the cancelled "long" attempt's work really stopped. Default: its
-        ``heartbeat.txt``, collected twice two seconds apart, no longer changes."""
+        ``heartbeat.txt``, collected twice two seconds apart, no longer grows."""
         time.sleep(1.0)  # the scheduler's kill signal may still be on its way
         first = collected_text(attempt, operator.collect(attempt), HEARTBEAT_FILE)
         assert first, f"the long task left no {HEARTBEAT_FILE}: it never ran, or override assert_work_stopped()"
