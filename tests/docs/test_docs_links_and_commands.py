@@ -94,7 +94,8 @@ def invocations(line: str) -> list[list[str]]:
     """The argument lists following each ``matterstack`` word of ``line``, up to a separator."""
     found, tokens = [], words(line)
     for index, token in enumerate(tokens):
-        if token.rsplit("/", 1)[-1] == "matterstack":
+        assignment = tokens[index + 1:index + 2] == ["="]  # an entry point: matterstack = "module"
+        if token.rsplit("/", 1)[-1] == "matterstack" and not assignment:
             arguments = []
             for argument in tokens[index + 1:]:
                 if argument in SEPARATORS:
