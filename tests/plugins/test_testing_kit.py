@@ -165,9 +165,11 @@ BROKEN_PROMISES = {
 
 
 def pytest_run(folder: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    """A plain ``python -m pytest`` in ``folder`` (its own rootdir: an empty pytest.ini)."""
+    """A plain ``python -m pytest`` in ``folder`` (its own rootdir: an empty pytest.ini), its
+    temporary folders (where the kit's jobs run) inside ``folder``."""
     (folder / "pytest.ini").write_text("[pytest]\n")
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=folder,
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--basetemp", str(folder / "tmp"),
+                           *args], cwd=folder,
                           capture_output=True, text=True, env=env or clean_env(), timeout=900)
 
 
