@@ -4,7 +4,7 @@ converter does: the same records, and for rows it does not expect, the same erro
 from __future__ import annotations
 
 import attrs
-from core_strategies import attempts, tasks
+from core_strategies import attempts, runs, tasks
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,12 +13,15 @@ from matterstack.store.rows import (
     attempt_from_row,
     attempt_from_values,
     attempt_values,
+    run_from_row,
+    run_values,
     task_copy,
     task_from_row,
     task_from_values,
     task_values,
 )
-from matterstack.store.schema import ATTEMPT_COLUMNS, TASK_COLUMNS
+from matterstack.core.convert import run_from_record
+from matterstack.store.schema import ATTEMPT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS
 
 odd_values = (
     st.none() | st.integers(-2, 3) | st.text(max_size=20)
@@ -77,3 +80,16 @@ def test_a_task_copy_is_equal_and_shares_no_mutable_part(task):
     assert copy == task
     assert copy.files is not task.files and copy.env is not task.env and copy.dependencies is not task.dependencies
     assert task.download_patterns is None or copy.download_patterns is not task.download_patterns
+
+
+@given(runs)
+def test_every_run_row_decodes_as_the_converter_reads_it(run):
+    row = dict(zip(RUN_COLUMNS, run_values(run)))
+    assert run_from_row(row) == run_from_record(dict(row)) == run
+
+
+@given(runs, st.data())
+def test_a_run_row_with_an_unexpected_value_reads_or_fails_as_the_converter_does(run, data):
+    row = dict(zip(RUN_COLUMNS, run_values(run)))
+    row[data.draw(st.sampled_from(RUN_COLUMNS))] = data.draw(odd_values | st.sampled_from(["RUNNING", "done"]))
+    assert outcome(lambda: run_from_row(row)) == outcome(lambda: run_from_record(dict(row)))

@@ -5,31 +5,24 @@ rows back with the ``*_from_record`` functions. Every field round-trips exactly.
 understands what MatterStack 0.2.x wrote: naive datetimes (UTC), ``0``/``1`` booleans, JSON
 columns still as text, and the Python reprs it stored for explicit task files.
 
-Encodings:
-
-* datetimes: ISO-8601 UTC with offset, ``2026-11-24T14:22:16.617543+00:00``;
-* enums: their value strings; ``dependencies``: a sorted list;
-* ``files`` values: inline text stays text; ``FileFromContent`` →
-  ``{"__file__": "content", "content": ...}``; ``FileFromPath`` →
-  ``{"__file__": "path", "source_path": ...}``; inline text that a reader would take for a
-  0.2.x repr is written as ``{"__file__": "inline", "content": ...}`` so it stays text.
+Encodings: enums as their value strings, ``dependencies`` as a sorted list; datetimes and
+``files`` values as :mod:`matterstack.core.encoding` writes them (re-exported here).
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from matterstack.core.encoding import datetime_from_text, datetime_to_text, file_from_record, file_to_record
 from matterstack.core.external import ExternalTask, external_request_from_command
 from matterstack.core.gate import GateTask
 from matterstack.core.records import Attempt, AttemptEvent, Run
-from matterstack.core.workflow import FileFromContent, FileFromPath, FileSpec, Task
+from matterstack.core.workflow import FileSpec, Task
 from matterstack.errors import MatterStackError, StoreError, WorkflowError
 
 TASK_TYPES: dict[str, type[Task]] = {cls.task_type: cls for cls in (Task, GateTask, ExternalTask)}
@@ -44,73 +37,9 @@ TASK_COLUMNS = (
 
 _TASK_JSON_COLUMNS = ("files", "env", "dependencies", "download_patterns")
 _RECORD_JSON_COLUMNS = ("tags", "operator_data", "data")
-_FILE_MARK = "__file__"
-_LEGACY_CONTENT = re.compile(r"content=(?P<literal>'.*'|\".*\")", re.DOTALL)
-_LEGACY_PATH = re.compile(r"source_path=(?:Posix|Windows)?Path\((?P<literal>'.*'|\".*\")\)", re.DOTALL)
 
 converter = cattrs.Converter()
 """The converter for every model value MatterStack stores."""
-
-
-def datetime_to_text(moment: datetime) -> str:
-    """ISO-8601 in UTC with offset and microseconds; a naive value is taken as UTC."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def datetime_from_text(value: str | datetime) -> datetime:
-    """A timezone-aware UTC datetime from ISO-8601 text (ours or 0.2.x's naive UTC text)."""
-    moment = value if isinstance(value, datetime) else _parse_datetime(value)
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def _parse_datetime(text: str) -> datetime:
-    # Python 3.10's fromisoformat does not read a trailing "Z".
-    text = text.strip()
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-
-
-def file_to_record(value: FileSpec) -> str | dict[str, str]:
-    """The stored form of one ``Task.files`` value."""
-    if isinstance(value, FileFromContent):
-        return {_FILE_MARK: "content", "content": value.content}
-    if isinstance(value, FileFromPath):
-        return {_FILE_MARK: "path", "source_path": str(value.source_path)}
-    if _legacy_file(value) is not None:
-        return {_FILE_MARK: "inline", "content": value}
-    return value
-
-
-def file_from_record(value: object, *, task_id: str = "?", name: str = "?") -> FileSpec:
-    """One ``Task.files`` value from its stored form (ours or a 0.2.x repr string)."""
-    if isinstance(value, str):
-        legacy = _legacy_file(value)
-        return value if legacy is None else legacy
-    if isinstance(value, dict):
-        mark = value.get(_FILE_MARK)
-        if mark == "content" and isinstance(value.get("content"), str):
-            return FileFromContent(value["content"])
-        if mark == "path" and isinstance(value.get("source_path"), str):
-            return FileFromPath(value["source_path"])
-        if mark == "inline" and isinstance(value.get("content"), str):
-            return value["content"]
-    raise WorkflowError(f"file {name!r} has an unreadable stored value {value!r}", where=f"task {task_id!r}")
-
-
-def _legacy_file(text: str) -> FileFromContent | FileFromPath | None:
-    for pattern, build in ((_LEGACY_CONTENT, FileFromContent), (_LEGACY_PATH, FileFromPath)):
-        match = pattern.fullmatch(text)
-        if match is None:
-            continue
-        try:
-            literal = ast.literal_eval(match["literal"])
-        except (ValueError, SyntaxError):
-            return None
-        return build(literal) if isinstance(literal, str) else None
-    return None
 
 
 def _files_to_record(files: dict[str, FileSpec]) -> dict[str, Any]:

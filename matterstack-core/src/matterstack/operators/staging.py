@@ -13,7 +13,6 @@ import os
 import shutil
 from pathlib import Path
 
-from matterstack.core.convert import task_to_record
 from matterstack.core.workflow import FileFromContent, FileFromPath
 from matterstack.errors import PermanentOperatorError
 
@@ -62,6 +61,8 @@ def stage_files(task, dest: Path) -> dict[str, str]:
 def write_manifest(task, dest: Path, *, operator_key: str, token: str, hashes: dict[str, str]) -> None:
     """``manifest.json`` (the task as submitted) and ``config_snapshot/inputs.json``
     (sha256 of every staged input)."""
+    from matterstack.core.convert import task_to_record  # cattrs: only once a tick submits
+
     manifest = {"operator_key": operator_key, "token": token, "task": task_to_record(task)}
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     snapshot = dest / "config_snapshot"

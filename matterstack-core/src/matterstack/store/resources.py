@@ -16,7 +16,7 @@ from datetime import datetime
 
 import attrs
 
-from matterstack.core.convert import datetime_from_text, datetime_to_text
+from matterstack.core.encoding import datetime_from_text, datetime_to_text
 from matterstack.core.records import Attempt, utc_now
 
 RESOURCE_FIELDS = ("time_limit_minutes", "cores", "memory_gb", "gpus")

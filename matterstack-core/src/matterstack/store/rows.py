@@ -16,20 +16,9 @@ from typing import Any
 
 import attrs
 
-from matterstack.core.convert import (
-    attempt_from_record,
-    attempt_to_record,
-    datetime_from_text,
-    event_from_record,
-    event_to_record,
-    file_from_record,
-    run_from_record,
-    run_to_record,
-    task_from_record,
-    task_to_record,
-)
+from matterstack.core.encoding import datetime_from_text, file_from_record
 from matterstack.core.records import Attempt, AttemptEvent, Run
-from matterstack.core.status import AttemptStatus
+from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.core.workflow import Task
 from matterstack.store.schema import (
     ATTEMPT_COLUMNS,
@@ -39,6 +28,14 @@ from matterstack.store.schema import (
     RUN_COLUMNS,
     TASK_COLUMNS,
 )
+
+
+def _convert():
+    """The cattrs-backed converters, imported on first use: the fast paths below decode a
+    tick's rows without them, so a tick that writes nothing never builds the converter."""
+    from matterstack.core import convert
+
+    return convert
 
 
 def _encoder(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
@@ -69,28 +66,29 @@ _encode_event = _encoder(EVENT_COLUMNS)
 
 def task_values(task: Task) -> list[Any]:
     """The :data:`TASK_COLUMNS` values of a task, encoded."""
-    return _encode_task(task_to_record(task))
+    return _encode_task(_convert().task_to_record(task))
 
 
 def task_from_row(row: Mapping[str, Any]) -> Task:
     """A task from a ``tasks`` row (any schema version, columns by name)."""
-    return task_from_record(dict(row))
+    return _convert().task_from_record(dict(row))
 
 
 def attempt_values(attempt: Attempt) -> list[Any]:
     """The :data:`ATTEMPT_COLUMNS` values of an attempt, encoded."""
-    return _encode_attempt(attempt_to_record(attempt))
+    return _encode_attempt(_convert().attempt_to_record(attempt))
 
 
 def attempt_from_row(row: Mapping[str, Any]) -> Attempt:
     """An attempt from a ``task_attempts`` row."""
-    return attempt_from_record(dict(row))
+    return _convert().attempt_from_record(dict(row))
 
 
 # The tick reads every active attempt and its task on each pass, so rows in the store's own
 # encoding are decoded directly; anything else (0.2.x text, unexpected types, task types
 # with their own reading rules) goes through the converter, which says what is wrong.
 _ATTEMPT_STATUSES = {status.value: status for status in AttemptStatus}
+_RUN_STATUSES = {status.value: status for status in RunStatus}
 _UTC = timezone.utc
 assert tuple(field.name for field in attrs.fields(Attempt)) == ATTEMPT_COLUMNS
 
@@ -123,7 +121,7 @@ def attempt_from_values(values: Sequence[Any]) -> Attempt:
                            _time(submitted_at), _time(ended_at), reason)
     except ValueError:
         pass
-    return attempt_from_record(dict(zip(ATTEMPT_COLUMNS, values)))
+    return _convert().attempt_from_record(dict(zip(ATTEMPT_COLUMNS, values)))
 
 
 def _optional_count(value: Any) -> bool:
@@ -157,7 +155,7 @@ def task_from_values(values: Sequence[Any]) -> Task:
                 )
     except ValueError:
         pass
-    return task_from_record(dict(zip(TASK_COLUMNS, values)))
+    return _convert().task_from_record(dict(zip(TASK_COLUMNS, values)))
 
 
 _new = object.__new__
@@ -241,19 +239,34 @@ class DecodedRecords:
 
 def run_values(run: Run) -> list[Any]:
     """The :data:`RUN_COLUMNS` values of a run, encoded."""
-    return _encode_run(run_to_record(run))
+    return _encode_run(_convert().run_to_record(run))
 
 
 def run_from_row(row: Mapping[str, Any]) -> Run:
-    """The run from its ``runs`` row."""
-    return run_from_record(dict(row))
+    """The run from its ``runs`` row: a plain row directly (every tick and ``status`` read it),
+    anything else (a 0.2.x row, an odd value) through the converter."""
+    record = dict(row)
+    values = tuple(record.get(column) for column in RUN_COLUMNS)
+    run_id, slug, root, created_at, status, reason, tags, description = values
+    if (
+        _all_text((run_id, slug, root, created_at, tags)) and status in _RUN_STATUSES
+        and (reason is None or type(reason) is str) and (description is None or type(description) is str)
+    ):
+        try:
+            decoded_tags = json.loads(tags)
+            if type(decoded_tags) is dict:
+                return Run(run_id, slug, root, _time(created_at), _RUN_STATUSES[status], reason, decoded_tags,
+                           description)
+        except ValueError:
+            pass
+    return _convert().run_from_record(record)
 
 
 def event_values(event: AttemptEvent) -> list[Any]:
     """The :data:`EVENT_COLUMNS` values of an attempt event, encoded."""
-    return _encode_event(event_to_record(event))
+    return _encode_event(_convert().event_to_record(event))
 
 
 def event_from_row(row: Mapping[str, Any]) -> AttemptEvent:
     """An attempt event from an ``attempt_events`` row."""
-    return event_from_record(dict(row))
+    return _convert().event_from_record(dict(row))

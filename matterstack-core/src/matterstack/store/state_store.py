@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-from matterstack.core.convert import datetime_from_text, datetime_to_text
+from matterstack.core.encoding import datetime_from_text, datetime_to_text
 from matterstack.core.records import Run, utc_now
 from matterstack.core.status import RunStatus
 from matterstack.errors import StoreError

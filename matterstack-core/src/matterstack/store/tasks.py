@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from matterstack.core.convert import datetime_from_text, datetime_to_text
+from matterstack.core.encoding import datetime_from_text, datetime_to_text
 from matterstack.core.records import utc_now
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.workflow import Task
