@@ -5,7 +5,7 @@ A workspace's ``main.py`` (or a notebook) drives runs with these; the CLI is bui
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ FIRST_IDLE_WAIT = 0.001
 def new_run_id(now: datetime | None = None) -> str:
     """``YYYYMMDD_HHMMSS_<8 hex>`` in UTC, as MatterStack has always named runs."""
     now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%d_%H%M%S}_{secrets.token_hex(4)}"
+    return f"{now:%Y%m%d_%H%M%S}_{os.urandom(4).hex()}"
 
 
 def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None, *,
