@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import attrs
@@ -35,6 +36,7 @@ class ScriptedWorld:
         self.cancelled: list[str] = []
         self.poll_errors: dict[str, Exception] = {}
         self.submit_errors: dict[str, Exception] = {}
+        self.poll_in_worker_threads = False
 
     def outcome(self, attempt) -> AttemptStatus | None:
         if attempt.attempt_id in self.outcomes:
@@ -71,9 +73,13 @@ class ScriptedOperator(Operator):
         error = self.world.poll_errors.get(self.key)
         if error is not None:
             raise error
+        if self.world.poll_in_worker_threads:  # as an operator asking a remote service would
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                statuses = list(pool.map(self.world.outcome, attempts))
+        else:
+            statuses = [self.world.outcome(attempt) for attempt in attempts]
         answers = {}
-        for attempt in attempts:
-            status = self.world.outcome(attempt)
+        for attempt, status in zip(attempts, statuses):
             if status is not None:
                 answers[attempt.attempt_id] = Observation(status, external_id=attempt.external_id,
                                                           reason=f"scripted {status.value}")

@@ -137,6 +137,22 @@ def test_poll_calls_each_operator_instance_once_per_tick(start_run, world):
     assert set(run.statuses().values()) == {"COMPLETED"}
 
 
+def test_an_operator_reading_tasks_from_its_own_threads_while_polling_gets_them(start_run, world):
+    # given two submitted attempts whose outcomes depend on their tasks, polled from worker threads
+    world.default = None
+    run = start_run(Campaignish([Task(task_id="good"), Task(task_id="bad")]))
+    run.tick()
+    world.poll_in_worker_threads = True
+    world.task_outcomes = {"good": AttemptStatus.COMPLETED, "bad": AttemptStatus.FAILED}
+
+    # when
+    run.tick()
+
+    # then each attempt ended as its own task says
+    assert run.attempt("good").status == AttemptStatus.COMPLETED
+    assert run.attempt("bad").status == AttemptStatus.FAILED
+
+
 def test_transient_poll_error_changes_nothing_and_is_explained(start_run, world):
     # given a submitted attempt whose instance answered once, then becomes unreachable
     world.default = None

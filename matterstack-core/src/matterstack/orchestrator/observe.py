@@ -94,7 +94,7 @@ def poll_active(state: TickState, attempts: list[Attempt]) -> None:
         operator = usable_operator(state, key, group)
         if operator is None:
             continue
-        contexts = {c.attempt_id: c for c in state.contexts(group)}
+        contexts = {c.attempt_id: c for c in state.contexts(group, defer_tasks=True)}
         try:
             observations = operator.poll(list(contexts.values()))
         except TransientOperatorError as exc:

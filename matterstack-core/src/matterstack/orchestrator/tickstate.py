@@ -3,9 +3,11 @@ will commit, and the notes it will report."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -13,7 +15,7 @@ from matterstack.core.records import Attempt, utc_now
 from matterstack.core.status import AttemptStatus
 from matterstack.core.transitions import apply_attempt_transition
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.plugins.interfaces import AttemptContext
+from matterstack.plugins.interfaces import AttemptContext, DeferredTask
 
 
 @attrs.define
@@ -60,12 +62,20 @@ class TickState:
         for _, event in batch:
             host.notify_attempt_transition(event)
 
-    def contexts(self, attempts: list[Attempt]) -> list[AttemptContext]:
-        """What operators see of each attempt: its task, token and directories."""
+    def contexts(self, attempts: list[Attempt], *, defer_tasks: bool = False) -> list[AttemptContext]:
+        """What operators see of each attempt: its task, token and directories.
+
+        With ``defer_tasks`` (polling: an operator seldom needs the task then, and decoding one
+        per active attempt would cost every tick of a big run) the tasks are read together
+        the first time an operator asks for one of them.
+        """
         if not attempts:
             return []
-        tasks = self.store.get_tasks([a.task_id for a in attempts])
-        return [self.context(a, tasks[a.task_id]) for a in attempts]
+        if not defer_tasks:
+            tasks = self.store.get_tasks([a.task_id for a in attempts])
+            return [self.context(a, tasks[a.task_id]) for a in attempts]
+        tasks = _TasksOnDemand(self.store, self.handle.db_path, [a.task_id for a in attempts])
+        return [self.context(a, DeferredTask(partial(tasks.get, a.task_id))) for a in attempts]
 
     def context(self, attempt: Attempt, task) -> AttemptContext:
         run_dir = self.handle.root_path
@@ -86,3 +96,36 @@ class TickState:
 def _attempt_dir(run_dir: Path, relative: str) -> Path:
     # Every tick builds a context for each active attempt; joining paths is pathlib's slow part.
     return run_dir / relative
+
+
+class _TasksOnDemand:
+    """The tasks of a batch of attempts, read in one query on the first request.
+
+    The tick's connection serves the thread that made the batch; an operator reading a task
+    from a worker thread of its own gets it through a read-only connection of that thread.
+    """
+
+    def __init__(self, store, db_path: Path, task_ids: list[str]):
+        self._store = store
+        self._db_path = db_path
+        self._task_ids = task_ids
+        self._owner = threading.get_ident()
+        self._lock = threading.Lock()
+        self._tasks: dict[str, Any] | None = None
+
+    def get(self, task_id: str):
+        with self._lock:
+            if self._tasks is None:
+                self._tasks = self._read()
+            return self._tasks[task_id]
+
+    def _read(self) -> dict[str, Any]:
+        if threading.get_ident() == self._owner:
+            return self._store.get_tasks(self._task_ids)
+        from matterstack.store import StateStore
+
+        other = StateStore.open(self._db_path, readonly=True)
+        try:
+            return other.get_tasks(self._task_ids)
+        finally:
+            other.close()

@@ -31,6 +31,7 @@ __all__ = [
     "BackendCapabilities",
     "CollectResult",
     "ComputeBackend",
+    "DeferredTask",
     "JobObservation",
     "JobSpec",
     "Observation",
@@ -52,18 +53,48 @@ class OperatorContext:
     host: PluginHost
 
 
+class DeferredTask:
+    """A task read from the run's database only when an operator first asks for it.
+
+    The core hands these to :class:`AttemptContext` for the attempts it polls: a poll rarely
+    needs the task, and decoding one per active attempt would cost every tick of a big run.
+    """
+
+    __slots__ = ("_load",)
+
+    def __init__(self, load):
+        self._load = load
+
+    def load(self) -> Task:
+        """The task."""
+        return self._load()
+
+
 @attrs.frozen
 class AttemptContext:
-    """One attempt as an operator sees it. ``attempt_id`` is the idempotency token."""
+    """One attempt as an operator sees it. ``attempt_id`` is the idempotency token.
+
+    ``task`` is the attempt's :class:`~matterstack.core.workflow.Task` (given as the task, or
+    as a :class:`DeferredTask` the core resolves on first access).
+    """
 
     attempt_id: str
-    task: Task
+    _task: Any = attrs.field(alias="task", eq=False, repr=False)
     run_id: str
     run_dir: Path
     attempt_dir: Path
     operator_key: str
     operator_data: dict[str, Any] = attrs.field(factory=dict)
     external_id: str | None = None
+
+    @property
+    def task(self) -> Task:
+        """The task this attempt runs."""
+        value = self._task
+        if type(value) is DeferredTask:
+            value = value.load()
+            object.__setattr__(self, "_task", value)
+        return value
 
 
 @attrs.frozen
