@@ -19,7 +19,12 @@
    removes start-up and the final analysis, minus the time to run ``true`` once (the median
    of 100 sequential runs in this process). Target: at most 5 ms per level.
 
-    python bench/bench_overhead.py [--rounds N]
+    python bench/bench_overhead.py [--rounds N] [--folder DIR]
+
+Every attempt of a local task creates its folders and files (``tasks/<task>/attempts/<id>/``,
+``manifest.json``, ``config_snapshot/``, the job's pid, logs and exit code): on a disk where
+creating a file costs a millisecond that dominates, so ``--folder /dev/shm`` measures the same
+workload with file creation nearly free.
 
 Parsl and Snakemake are pinned in bench/requirements.txt; a framework that is not installed
 is reported as missing and left out of the comparison. Every process may write bytecode caches
@@ -170,6 +175,9 @@ def true_once_ms(repeats: int = CHAIN) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="runs of each workload, interleaved (median counts)")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="where the runs and the peers' files go (default: the temporary folder); e.g."
+                             " /dev/shm to tell the disk's cost of creating files from the orchestration's own")
     options = parser.parse_args()
     peers = {"Parsl bash_app, threads": ("parsl", parsl_run), "Snakemake shell, --cores 2": ("snakemake", snakemake_run)}
     missing = [name for name, (module, _) in peers.items() if not installed(module)]
@@ -177,9 +185,9 @@ def main() -> None:
     samples: dict[str, list[float]] = {"MatterStack loop": [], **{name: [] for name in peers}}
     chain_samples: dict[int, list[float]] = {CHAIN: [], 1: []}
     true_ms: list[float] = []
-    with tempfile.TemporaryDirectory(prefix="ms-bench-overhead-") as name:
+    with tempfile.TemporaryDirectory(prefix="ms-bench-overhead-", dir=options.folder) as name:
         folder = Path(name)
-        env_note = f"{os.cpu_count()} cores, python {sys.version.split()[0]}"
+        env_note = f"{os.cpu_count()} cores, python {sys.version.split()[0]}, files in {folder.parent}"
         for _ in range(options.rounds):
             samples["MatterStack loop"].append(matterstack_loop(folder, TASKS, chain=False))
             for peer, (_, action) in peers.items():
