@@ -8,10 +8,13 @@ from matterstack.backends import local_jobs
 
 
 def launch_and_wait_for_its_wrapper(workdir, command: str) -> None:
-    """Launch ``command`` in ``workdir`` and wait until that launch's wrapper has exited."""
+    """Launch ``command`` in ``workdir`` and wait until that launch's wrapper has exited
+    (whatever it did is done then). A wrapper that exits at once may already have been
+    reaped by the launch itself, and is then no longer listed."""
+    earlier = list(local_jobs._unreaped)
     local_jobs.launch(workdir, command, {})
-    wrapper = local_jobs._unreaped[-1]  # the launch just made: whatever it did is done after this
-    wrapper.wait(timeout=10)
+    for wrapper in [p for p in local_jobs._unreaped if not any(p is e for e in earlier)]:
+        wrapper.wait(timeout=10)
 
 
 def test_the_first_launch_claims_the_job_with_its_pid_and_a_second_launch_runs_nothing(tmp_path):
