@@ -6,8 +6,9 @@ The public names are imported on first use (PEP 562), so ``import matterstack`` 
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING, Any
+
+from matterstack.lazy_names import lazy_getattr
 
 if TYPE_CHECKING:
     from matterstack.core.campaign import Campaign
@@ -38,16 +39,15 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "__version__":
-        from importlib.metadata import version
+_imported_on_first_use = lazy_getattr(__name__, globals(), _LAZY)
 
-        value = version("matterstack-core")
-    elif name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-    else:
-        raise AttributeError(f"module 'matterstack' has no attribute {name!r}")
-    globals()[name] = value
+
+def __getattr__(name: str) -> Any:
+    if name != "__version__":
+        return _imported_on_first_use(name)
+    from importlib.metadata import version
+
+    value = globals()["__version__"] = version("matterstack-core")
     return value
 
 

@@ -12,8 +12,7 @@ Names load on first use (PEP 562), so a registration module's
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from matterstack.lazy_names import lazy_getattr
 
 _EXPORTS = {
     "matterstack.plugins.hookspecs": ("hookimpl", "hookspec"),
@@ -45,13 +44,7 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted(_MODULE_OF)
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'matterstack.plugins' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, globals(), _MODULE_OF)
 
 
 def __dir__() -> list[str]:

@@ -8,8 +8,9 @@ the record decoding the store needs.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from matterstack.lazy_names import lazy_getattr
 
 if TYPE_CHECKING:
     from matterstack.store.history import OperatorContact, RunEvent, RunNote, TaskEvent
@@ -27,10 +28,4 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'matterstack.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, globals(), _HOMES)

@@ -17,8 +17,7 @@ on first use. See docs/testing-plugins.md.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from matterstack.lazy_names import lazy_getattr
 
 _EXPORTS = {
     "matterstack.testing.conformance": ("OperatorConformance", "default_command"),
@@ -30,15 +29,9 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = sorted(_MODULE_OF)
 
 
-def __getattr__(name: str) -> Any:
-    # Names load on first use: pytest loads this package's plugin in every session, and a
-    # session without conformance tests must not import the orchestrator for it.
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module 'matterstack.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+# Names load on first use: pytest loads this package's plugin in every session, and a
+# session without conformance tests must not import the orchestrator for it.
+__getattr__ = lazy_getattr(__name__, globals(), _MODULE_OF)
 
 
 def __dir__() -> list[str]:
