@@ -13,6 +13,16 @@ import pytest
 
 from installs import DISTRIBUTIONS, PluginPath, Venv
 
+from matterstack.plugins import reset_plugin_host
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_host():
+    """No test sees another's process-wide plugin host: it is dropped before and after each."""
+    reset_plugin_host()
+    yield
+    reset_plugin_host()
+
 
 @pytest.fixture
 def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PluginPath:

@@ -6,21 +6,12 @@ from __future__ import annotations
 import pytest
 from experiment_kit import Project, operator_context
 
-from matterstack.plugins import reset_plugin_host
 from matterstack_ops_experiment.http_server import LabApiServer
 from matterstack_ops_experiment.operator import ExperimentOperator
 from matterstack_ops_experiment.register import ExperimentSettings, LabApiSettings
 
 LAB_TOKEN = "lab-secret-7f3a9c"
 TOKEN_ENV = "MATTERSTACK_TEST_LAB_TOKEN"
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_host():
-    """No test sees another's process-wide plugin host."""
-    reset_plugin_host()
-    yield
-    reset_plugin_host()
 
 
 @pytest.fixture

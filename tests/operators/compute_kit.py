@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import attrs
+from process_watch import wait_for
 
 from matterstack import Campaign, Workflow
 from matterstack.orchestrator.api import step_once
@@ -56,27 +57,6 @@ class LocalRun:
 
     def attempt_dir(self, task_id: str) -> Path:
         return self.handle.root_path / self.attempt(task_id).relative_path
-
-
-def wait_for(predicate, timeout: float = 10.0, what: str = "condition"):
-    """Poll ``predicate`` every 10 ms until it is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as gone)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def read_pid(path: Path) -> int:

@@ -8,15 +8,7 @@ from compute_kit import LocalRun, OneIteration
 
 from matterstack.orchestrator.api import build_registry, initialize_run
 from matterstack.orchestrator.registry import embedded_default_wiring
-from matterstack.plugins import PluginHost, reset_plugin_host
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_host():
-    """No test sees another's process-wide plugin host."""
-    reset_plugin_host()
-    yield
-    reset_plugin_host()
+from matterstack.plugins import PluginHost
 
 
 @pytest.fixture

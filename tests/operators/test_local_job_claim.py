@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compute_kit import wait_for
+from process_watch import wait_for
 
 from matterstack.backends import local_jobs
 

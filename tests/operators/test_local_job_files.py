@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from compute_kit import wait_for
+from process_watch import wait_for
 
 from matterstack.backends import local_jobs
 

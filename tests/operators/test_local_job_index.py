@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from compute_kit import wait_for
+from process_watch import wait_for
 
 from matterstack.backends.local import LocalBackend
 from matterstack.core.status import AttemptStatus

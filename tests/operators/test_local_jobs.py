@@ -7,7 +7,8 @@ import subprocess
 import sys
 import textwrap
 
-from compute_kit import process_alive, read_pid, wait_for
+from compute_kit import read_pid
+from process_watch import process_alive, wait_for
 
 from matterstack.backends import local_jobs
 from matterstack.backends.local import LocalBackend

@@ -10,15 +10,7 @@ import pytest
 from lifecycle_kit import RunUnderTest, ScriptedKinds, ScriptedWorld, wiring_of
 
 from matterstack.orchestrator.api import build_registry, initialize_run
-from matterstack.plugins import PluginHost, reset_plugin_host
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_host():
-    """No test sees another's process-wide plugin host."""
-    reset_plugin_host()
-    yield
-    reset_plugin_host()
+from matterstack.plugins import PluginHost
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from lifecycle_kit import Campaignish, process_alive, wait_for
+from lifecycle_kit import Campaignish
+from process_watch import process_alive, wait_for
 
 from matterstack import Task
 from matterstack.core.status import AttemptStatus, RunStatus

@@ -6,7 +6,8 @@ from __future__ import annotations
 import shlex
 import uuid
 
-from lifecycle_kit import Campaignish, wait_for
+from lifecycle_kit import Campaignish
+from process_watch import wait_for
 
 from matterstack import Task
 from matterstack.backends import local_jobs

@@ -10,15 +10,7 @@ from pathlib import Path
 import pytest
 from wiring_kit import WaitingKinds
 
-from matterstack.plugins import PluginHost, reset_plugin_host
-
-
-@pytest.fixture(autouse=True)
-def fresh_process_host():
-    """No test sees another's process-wide plugin host."""
-    reset_plugin_host()
-    yield
-    reset_plugin_host()
+from matterstack.plugins import PluginHost
 
 
 @pytest.fixture
