@@ -23,6 +23,36 @@ def run(command: list[str], *, env: dict[str, str] | None = None, cwd: Path | No
     return subprocess.run(command, capture_output=True, text=True, env=env or clean_env(), cwd=cwd, timeout=600)
 
 
+PYPROJECT = """\
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "{name}"
+version = "{version}"
+
+[project.entry-points.matterstack]
+{entry_point}
+
+[tool.hatch.build.targets.wheel]
+packages = ["{package}"]
+"""
+
+
+def plugin_source_tree(folder: Path, *, name: str, version: str, package: str, entry_point: str,
+                       modules: dict[str, str]) -> Path:
+    """The source tree of a plugin distribution pip can build offline (hatchling): ``package``
+    holding ``modules`` (``{file name: source}``), declared as ``entry_point`` in the
+    ``matterstack`` group (``'shell = "my_package"'``)."""
+    (folder / package).mkdir(parents=True)
+    (folder / "pyproject.toml").write_text(
+        PYPROJECT.format(name=name, version=version, entry_point=entry_point, package=package))
+    for file_name, source in {"__init__.py": "", **modules}.items():
+        (folder / package / file_name).write_text(textwrap.dedent(source))
+    return folder
+
+
 class PluginPath:
     """A folder on ``sys.path`` holding plugin distributions installed the way pip lays them out
     (``<name>.dist-info`` with ``METADATA`` and ``entry_points.txt``, beside the modules)."""

@@ -4,36 +4,17 @@ a site installs only what it needs, and a broken plugin never takes the command 
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
-from installs import clean_env
-
-BROKEN_PYPROJECT = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-
-    [project]
-    name = "matterstack-test-broken"
-    version = "0.1"
-
-    [project.entry-points.matterstack]
-    broken = "matterstack_test_broken.register"
-
-    [tool.hatch.build.targets.wheel]
-    packages = ["matterstack_test_broken"]
-"""
-
+from installs import clean_env, plugin_source_tree
 
 def write_broken_distribution(folder: Path) -> Path:
     """A plugin distribution's source tree whose registration module raises on import."""
-    package = folder / "matterstack_test_broken"
-    package.mkdir(parents=True)
-    (folder / "pyproject.toml").write_text(textwrap.dedent(BROKEN_PYPROJECT))
-    (package / "__init__.py").write_text("")
-    (package / "register.py").write_text('raise ImportError("needs the vendor SDK, which is not installed")\n')
-    return folder
+    return plugin_source_tree(
+        folder, name="matterstack-test-broken", version="0.1", package="matterstack_test_broken",
+        entry_point='broken = "matterstack_test_broken.register"',
+        modules={"register.py": 'raise ImportError("needs the vendor SDK, which is not installed")\n'},
+    )
 
 
 def plugins_report(venv) -> dict:

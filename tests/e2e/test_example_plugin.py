@@ -10,32 +10,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import textwrap
 from pathlib import Path
 
 from e2e_kit import EXAMPLES, assert_one_line_error, ok, read_db
-from installs import clean_env, run
+from installs import clean_env, plugin_source_tree, run
 
 SHELL = EXAMPLES / "matterstack-ops-shell"
 OBSERVER = EXAMPLES / "matterstack-observer-jsonl"
 SHELL_LABEL = "matterstack-ops-shell 0.1.0"
 MISSING_KIND = "operator kind 'shell' is not provided by any installed distribution"
-
-RIVAL_PYPROJECT = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-
-    [project]
-    name = "matterstack-shell-rival"
-    version = "2.0"
-
-    [project.entry-points.matterstack]
-    shell = "matterstack_shell_rival"
-
-    [tool.hatch.build.targets.wheel]
-    packages = ["matterstack_shell_rival"]
-"""
 
 RIVAL_MODULE = """
     from matterstack.plugins import LazyFactory, hookimpl
@@ -46,22 +29,6 @@ RIVAL_MODULE = """
         register("shell", LazyFactory("matterstack_shell_rival.operator:RivalShellOperator"))
 """
 
-BROKEN_OBSERVER_PYPROJECT = """
-    [build-system]
-    requires = ["hatchling"]
-    build-backend = "hatchling.build"
-
-    [project]
-    name = "matterstack-observer-broken"
-    version = "0.1"
-
-    [project.entry-points.matterstack]
-    broken = "matterstack_observer_broken"
-
-    [tool.hatch.build.targets.wheel]
-    packages = ["matterstack_observer_broken"]
-"""
-
 BROKEN_OBSERVER_MODULE = """
     from matterstack.plugins import hookimpl
 
@@ -70,14 +37,6 @@ BROKEN_OBSERVER_MODULE = """
     def matterstack_attempt_transition(event):
         raise RuntimeError(f"the metrics server is down ({event.task_id} to {event.to_status.value})")
 """
-
-
-def one_module_distribution(folder: Path, pyproject: str, package: str, module: str) -> Path:
-    """The source tree of a distribution whose package is one ``__init__.py``."""
-    (folder / package).mkdir(parents=True)
-    (folder / "pyproject.toml").write_text(textwrap.dedent(pyproject))
-    (folder / package / "__init__.py").write_text(textwrap.dedent(module))
-    return folder
 
 
 def install(venv, wheelhouse: Path, *sources: Path) -> None:
@@ -153,8 +112,10 @@ def test_the_example_plugin_installs_runs_a_campaign_and_uninstalls_without_a_tr
 def test_the_example_observer_records_every_transition_and_a_failing_observer_breaks_nothing(
         fresh_venv, wheelhouse, tmp_path):
     # given the shell kind, the JSON-lines observer, and an observer that always raises
-    broken = one_module_distribution(tmp_path / "broken-src", BROKEN_OBSERVER_PYPROJECT,
-                                     "matterstack_observer_broken", BROKEN_OBSERVER_MODULE)
+    broken = plugin_source_tree(tmp_path / "broken-src", name="matterstack-observer-broken", version="0.1",
+                                package="matterstack_observer_broken",
+                                entry_point='broken = "matterstack_observer_broken"',
+                                modules={"__init__.py": BROKEN_OBSERVER_MODULE})
     install(fresh_venv, wheelhouse, SHELL, OBSERVER, broken)
     demo = demo_copy(tmp_path)
     events_file = tmp_path / "events" / "events.jsonl"
@@ -180,7 +141,9 @@ def test_the_example_observer_records_every_transition_and_a_failing_observer_br
 
 def test_two_distributions_claiming_kind_shell_collide_by_name_and_neither_wins(fresh_venv, wheelhouse, tmp_path):
     # given the example and a second distribution registering the same kind
-    rival = one_module_distribution(tmp_path / "rival-src", RIVAL_PYPROJECT, "matterstack_shell_rival", RIVAL_MODULE)
+    rival = plugin_source_tree(tmp_path / "rival-src", name="matterstack-shell-rival", version="2.0",
+                               package="matterstack_shell_rival", entry_point='shell = "matterstack_shell_rival"',
+                               modules={"__init__.py": RIVAL_MODULE})
     install(fresh_venv, wheelhouse, SHELL, rival)
     demo = demo_copy(tmp_path)
 
