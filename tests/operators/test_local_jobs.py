@@ -60,6 +60,30 @@ def test_job_sees_its_environment_and_runs_in_its_work_directory(tmp_path):
     assert (workdir / "out.txt").read_text() == f"hello world from {workdir}\n"
 
 
+def test_command_runs_in_a_shell_of_its_own_and_sees_nothing_of_the_wrapper(tmp_path):
+    # given commands that change their shell (options, folder, traps), exit early, or look
+    # for the wrapper's arguments and variables
+    commands = {
+        "exits": "set -e; echo before; false; echo after",
+        "moves": "cd /; trap 'echo trapped' EXIT; exit 4",
+        "looks": 'echo "$# [$1] [$_ms_command] [$_ms_stat] $0"',
+        "misspelt": "no-such-program-here",
+    }
+    for name, command in commands.items():
+        local_jobs.launch(tmp_path / name, command, {})
+    states = {name: wait_for(lambda name=name: _exited(tmp_path / name)) for name in commands}
+    # then each ended with its own exit code, recorded by the wrapper in the work directory
+    assert {name: state.exit_code for name, state in states.items()} == {
+        "exits": 1, "moves": 4, "looks": 0, "misspelt": 127}
+    assert (tmp_path / "exits" / "stdout.log").read_text() == "before\n"
+    assert (tmp_path / "moves" / "stdout.log").read_text() == "trapped\n"
+    # and it saw no positional parameters and none of the wrapper's variables
+    assert (tmp_path / "looks" / "stdout.log").read_text() == "0 [] [] [] matterstack-job\n"
+    # and the shell's own error names the job and the missing program
+    assert (tmp_path / "misspelt" / "stderr.log").read_text() == \
+        "matterstack-job: 1: eval: no-such-program-here: not found\n"
+
+
 def test_launching_one_job_twice_runs_its_command_once(tmp_path):
     # given two launches of one work directory, as a resubmission after a crash does
     workdir = tmp_path / "job"

@@ -42,18 +42,23 @@ LEGACY_CLAIM = "claim"
 # /proc/$$/stat with ``read``, and the pid and exit code files are each written by one
 # ``echo``, one line ended by a newline in one write; a reader takes a file without its
 # newline for one still being written while the wrapper lives (see :func:`observe`), so it
-# never acts on a half-written value.
+# never acts on a half-written value. The command is evaluated in a subshell of the wrapper
+# (a fork, no second shell to exec): ``exit`` in it ends the subshell only, so the exit code
+# is always recorded; it sees no positional parameters and none of the wrapper's variables
+# (``$0`` is ``matterstack-job``, which also prefixes the shell's own error messages).
 _WRAPPER = f"""\
 cd "$1" || exit 97
-command=$2
-read -r stat < /proc/$$/stat
-set -- ${{stat##*) }}
+_ms_command=$2
+read -r _ms_stat < /proc/$$/stat
+set -- ${{_ms_stat##*) }}
+unset _ms_stat
 [ -e {CONTROL_DIR}/{LEGACY_CLAIM} ] && exit 0
 set -C
 echo "$$ ${{20}}" 2>/dev/null > {CONTROL_DIR}/pid || exit 0
 set +C
 [ -e {CONTROL_DIR}/{CANCEL_FILE} ] && exit 0
-/bin/sh -c "$command" > stdout.log 2> stderr.log < /dev/null
+set --
+(eval "unset _ms_command; $_ms_command") > stdout.log 2> stderr.log < /dev/null
 echo "$?" > {EXIT_CODE_FILE}
 """
 
@@ -88,7 +93,7 @@ def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
 
     Safe to call twice for one work directory: only the first launch runs the command.
     """
-    (workdir / CONTROL_DIR).mkdir(parents=True, exist_ok=True)
+    os.makedirs(os.path.join(workdir, CONTROL_DIR), exist_ok=True)
     _unreaped.append(subprocess.Popen(
         ["/bin/sh", "-c", _WRAPPER, "matterstack-job", str(workdir), command],
         cwd=workdir,
