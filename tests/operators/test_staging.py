@@ -12,7 +12,7 @@ import pytest
 from matterstack import FileFromContent, FileFromPath, Task
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.errors import PermanentOperatorError, WorkflowError
-from matterstack.operators.staging import inside, stage_files
+from matterstack.operators.staging import inside, list_outputs, stage_files
 
 
 def _sha(path: Path) -> str:
@@ -113,3 +113,33 @@ def test_outputs_linking_outside_the_attempt_directory_are_not_collected(tmp_pat
     # then the link is not among the collected files, the real output is
     files = run.attempt("t1").operator_data["output_files"]
     assert "leak.txt" not in files and "ok.txt" in files
+
+
+def test_outputs_are_every_regular_file_below_the_folder_but_its_control_files(tmp_path):
+    # given an attempt folder with nested outputs, control files, and links inside and out
+    folder = tmp_path / "attempt"
+    (folder / "relax" / "deep").mkdir(parents=True)
+    (folder / "relax" / "deep" / "CONTCAR").write_text("Si")
+    (folder / "energy.txt").write_text("-5.4")
+    (folder / "relax" / "manifest.json").write_text("{}")  # a control name, but not at the top
+    (folder / "manifest.json").write_text("{}")
+    (folder / "config_snapshot").mkdir()
+    (folder / "config_snapshot" / "inputs.json").write_text("{}")
+    (folder / ".matterstack").mkdir()
+    (folder / ".matterstack" / "pid").write_text("1 2\n")
+    (folder / "same.txt").symlink_to(folder / "energy.txt")
+    (folder / "relax_link").symlink_to(folder / "relax", target_is_directory=True)
+    (tmp_path / "outside.txt").write_text("secret")
+    (folder / "leak.txt").symlink_to(tmp_path / "outside.txt")
+    # when the outputs are listed, with and without patterns
+    everything = list_outputs(folder, None)
+    logs = list_outputs(folder, {"include": ["relax/*"], "exclude": ["*.json"]})
+    # then they are the regular files below it by relative name, links inside kept, links
+    # out and linked folders left out
+    assert everything == {
+        "energy.txt": folder / "energy.txt",
+        "same.txt": folder / "same.txt",
+        "relax/manifest.json": folder / "relax" / "manifest.json",
+        "relax/deep/CONTCAR": folder / "relax" / "deep" / "CONTCAR",
+    }
+    assert logs == {"relax/deep/CONTCAR": folder / "relax" / "deep" / "CONTCAR"}

@@ -46,6 +46,7 @@ class LocalBackend(ComputeBackend):
         self._index_read = -1  # the size of the index when it was last read
         self._index_fd: int | None = None
         self._index_lock = threading.Lock()  # submissions may come from several threads
+        self._real_roots: dict[str, str] = {}
 
     @property
     def capabilities(self) -> BackendCapabilities:
@@ -55,13 +56,26 @@ class LocalBackend(ComputeBackend):
         workdir = (self.root / job.relative_dir) if self.copy_inputs else job.input_dir
         if self.copy_inputs and not local_jobs.was_launched(workdir):
             shutil.copytree(job.input_dir, workdir, dirs_exist_ok=True)
-        resolved = str(workdir.resolve())
+        resolved = self._real_path(workdir)
         # One write of one line to a file opened O_APPEND: lines from several threads or
         # processes never interleave, and a SIGKILL cannot cut one in half.
         os.write(self._index_writer(), (json.dumps({"job": job.token, "workdir": resolved}) + "\n").encode())
         self._workdirs[job.token] = Path(resolved)
         local_jobs.launch(workdir, job.command, {k: str(v) for k, v in job.env.items()})
         return job.token
+
+    def _real_path(self, workdir: Path) -> str:
+        """``workdir`` with symlinks resolved. Below the run folder or the jobs' root every
+        component was made by MatterStack, so only those roots are resolved (once each)."""
+        text = os.fspath(workdir)
+        for root in (self.run_dir, self.root):
+            prefix = os.fspath(root) + os.sep
+            if text.startswith(prefix) and ".." not in text[len(prefix):].split(os.sep):
+                real = self._real_roots.get(prefix)
+                if real is None:
+                    real = self._real_roots[prefix] = os.path.realpath(root)
+                return os.path.join(real, text[len(prefix):])
+        return os.path.realpath(workdir)
 
     def _index_writer(self) -> int:
         with self._index_lock:

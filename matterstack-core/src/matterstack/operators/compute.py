@@ -11,6 +11,7 @@ exit code and the tail of stderr in the reason.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from matterstack.core.status import AttemptStatus
@@ -57,7 +58,7 @@ class ComputeOperator(Operator):
         )
 
     def prepare(self, attempt: AttemptContext) -> None:
-        attempt.attempt_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(attempt.attempt_dir, exist_ok=True)
         hashes = stage_files(attempt.task, attempt.attempt_dir)
         write_manifest(attempt.task, attempt.attempt_dir, operator_key=self.key,
                        token=attempt.attempt_id, hashes=hashes)
