@@ -17,7 +17,7 @@ from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
-from matterstack.orchestrator.observe import attempt_key, usable_operator
+from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.tickstate import TickState
 
 
@@ -104,8 +104,9 @@ def _new_attempt(state: TickState, task, indexes: dict[str, int], key: str | Non
     return attempt if refusal is None else (attempt, refusal)
 
 
-def submit_created(state: TickState, attempts: list[Attempt]) -> None:
-    """Prepare and submit attempts already committed as CREATED.
+def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str, object] | None = None) -> None:
+    """Prepare and submit attempts already committed as CREATED (``tasks``: their tasks by
+    id, when the caller has them already; the others are read).
 
     An operator whose ``parallel_submissions`` attribute is above 1 (the local operator: its
     prepare and submit are file creations and a process spawn, which wait on the disk and the
@@ -113,11 +114,8 @@ def submit_created(state: TickState, attempts: list[Attempt]) -> None:
     worker threads; the outcomes are recorded here, in the attempts' order, as if submitted
     one by one. Every other operator is called for one attempt at a time.
     """
-    contexts = {c.attempt_id: c for c in state.contexts(attempts)}
-    by_key: dict[str | None, list[Attempt]] = {}
-    for attempt in attempts:  # a legacy attempt may carry its key in operator_data only
-        by_key.setdefault(attempt_key(attempt), []).append(attempt)
-    for key, group in by_key.items():
+    contexts = {c.attempt_id: c for c in state.contexts(attempts, known=tasks)}
+    for key, group in group_by_key(attempts).items():  # a legacy attempt may carry its key in operator_data only
         operator = usable_operator(state, key, group)
         if operator is None:
             continue

@@ -65,7 +65,7 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     startable = skip_blocked(state)
     if not paused:
         new = start_ready(state, startable, store.active_attempt_counts())
-        submit_created(state, new)
+        submit_created(state, new, {task.task_id: task for task in startable})
         state.commit(host)
         if not store.active_attempt_counts() and not store.ready_tasks(limit=1):
             planned = _analyze_and_plan(handle, campaign, store, state)

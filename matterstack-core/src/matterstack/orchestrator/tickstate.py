@@ -4,6 +4,7 @@ will commit, and the notes it will report."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
@@ -62,17 +63,21 @@ class TickState:
         for _, event in batch:
             host.notify_attempt_transition(event)
 
-    def contexts(self, attempts: list[Attempt], *, defer_tasks: bool = False) -> list[AttemptContext]:
+    def contexts(self, attempts: list[Attempt], *, defer_tasks: bool = False,
+                 known: Mapping[str, Any] | None = None) -> list[AttemptContext]:
         """What operators see of each attempt: its task, token and directories.
 
-        With ``defer_tasks`` (polling: an operator seldom needs the task then, and decoding one
+        Tasks in ``known`` (by id, read earlier in this tick) are not read again. With
+        ``defer_tasks`` (polling: an operator seldom needs the task then, and decoding one
         per active attempt would cost every tick of a big run) the tasks are read together
         the first time an operator asks for one of them.
         """
         if not attempts:
             return []
         if not defer_tasks:
-            tasks = self.store.get_tasks([a.task_id for a in attempts])
+            known = known or {}
+            missing = [a.task_id for a in attempts if a.task_id not in known]
+            tasks = {**known, **self.store.get_tasks(missing)} if missing else known
             return [self.context(a, tasks[a.task_id]) for a in attempts]
         tasks = _TasksOnDemand(self.store, self.handle.db_path, [a.task_id for a in attempts])
         return [self.context(a, DeferredTask(partial(tasks.get, a.task_id))) for a in attempts]
