@@ -176,6 +176,18 @@ def true_once_ms(repeats: int = CHAIN) -> float:
     return statistics.median(samples)
 
 
+def creation_ms(folder: Path, count: int = 500) -> float:
+    """Milliseconds to create one folder holding one small file in ``folder``, the unit of
+    a local attempt's files (the attempt makes about five of each): the disk's state at the
+    time, printed beside the figures it weighs on."""
+    scratch = Path(tempfile.mkdtemp(prefix="creation-", dir=folder))
+    start = time.perf_counter()
+    for index in range(count):
+        os.mkdir(scratch / str(index))
+        (scratch / str(index) / "file").write_bytes(b"0\n")
+    return (time.perf_counter() - start) / count * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="runs of each workload, interleaved (median counts)")
@@ -192,6 +204,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ms-bench-overhead-", dir=options.folder) as name:
         folder = Path(name)
         env_note = f"{os.cpu_count()} cores, python {sys.version.split()[0]}, files in {folder.parent}"
+        creations = [creation_ms(folder)]
         for _ in range(options.rounds):
             samples["MatterStack loop"].append(matterstack_loop(folder, TASKS, chain=False))
             for peer, (_, action) in peers.items():
@@ -199,6 +212,7 @@ def main() -> None:
             for length in chain_samples:
                 chain_samples[length].append(matterstack_loop(folder, length, chain=True))
             true_ms.append(true_once_ms())
+        creations.append(creation_ms(folder))
     per_task = {name: statistics.median(values) / TASKS * 1000 for name, values in samples.items()}
     print(f"per-task overhead, {TASKS} independent `true` tasks, whole processes, median of {options.rounds} ({env_note})")
     for name, ms in per_task.items():
@@ -220,6 +234,8 @@ def main() -> None:
     print(f"  {level_ms:6.2f} ms per level; running `true` once (baseline) {baseline:5.2f} ms;"
           f" beyond the command {beyond:5.2f} ms (target <= {TARGET_LEVEL_MS:.0f} ms: {ok})")
     print(textwrap.indent(f"chain walls: 100 tasks {chain_s[CHAIN]:.2f} s, 1 task {chain_s[1]:.2f} s", "  "))
+    print(f"the disk meanwhile: a folder and a small file in it took {creations[0]:.3f} ms before the rounds,"
+          f" {creations[1]:.3f} ms after")
 
 
 if __name__ == "__main__":
