@@ -16,6 +16,7 @@ from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError
 from matterstack.orchestrator import control
 from matterstack.orchestrator.api import rerun_task, step_once
+from matterstack.orchestrator.evidence import export_evidence
 from matterstack.store import StateStore
 from matterstack.store.resources import attempt_resources, task_resource_changes
 
@@ -90,6 +91,26 @@ def test_a_rerun_with_new_resources_submits_attempt_two_with_them_and_keeps_atte
     assert events[-1] == "rerun requested by user with time_limit_minutes 1 → 5, cores 1 → 2"
     assert (report_task.time_limit_minutes, report_task.cores) == (2, None)
     assert manifest_task(run, "report", -1)["time_limit_minutes"] == 2
+
+
+def test_the_evidence_bundle_shows_each_attempts_resources_and_the_changes(failed_once):
+    run, store, go = failed_once
+    go.touch()
+    rerun_task(run.handle, "relax", time_limit_minutes=5, cores=2, registry=run.registry)
+    tick_with(run, store, lambda report: report.status.is_terminal)
+    with run.store() as reader:
+        report = export_evidence(run.handle, reader)
+    bundle = json.loads((report.parent / "bundle.json").read_text())
+    relax = next(task for task in bundle["tasks"] if task["task_id"] == "relax")
+    # each attempt carries what it was submitted with, the second also what changed since
+    first, second = relax["attempts"]
+    assert (first["resources"]["time_limit_minutes"], first["resources"]["cores"], first["resource_changes"]) == (1, 1, [])
+    assert (second["resources"]["time_limit_minutes"], second["resources"]["cores"]) == (5, 2)
+    assert second["resource_changes"][0]["changes"] == {"time_limit_minutes": [1, 5], "cores": [1, 2]}
+    # and the task lists its changes, which the report repeats for a person
+    assert [c["summary"] for c in relax["resource_changes"]] == ["time_limit_minutes 1 → 5, cores 1 → 2"]
+    at = relax["resource_changes"][0]["at"]
+    assert f"- relax, {at}: time_limit_minutes 1 → 5, cores 1 → 2" in report.read_text().splitlines()
 
 
 @pytest.mark.parametrize("resources, words", [

@@ -18,11 +18,18 @@ def _iso(value) -> str | None:
 
 def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
     """Everything a reviewer needs to trust the run, as one JSON-able dict."""
+    from matterstack.store.resources import attempt_resources, task_resource_changes
+
     run = store.get_run()
+    changes_by_task: dict[str, list] = {}
+    for change in task_resource_changes(store):
+        changes_by_task.setdefault(change.task_id, []).append(change)
     tasks = []
     for task in store.iter_tasks():
         attempts = []
-        for attempt in store.attempts_for_task(task.task_id):
+        history = store.attempts_for_task(task.task_id)
+        resources = attempt_resources(task, history, changes_by_task.get(task.task_id, []))
+        for attempt in history:
             data = attempt.operator_data
             resolved = resolve_attempt_operator_key(attempt.operator_key, data, attempt.operator_type)
             attempts.append({
@@ -39,6 +46,7 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
                 "artifact_path": attempt.relative_path,
                 "exit_code": data.get("exit_code"),
                 "files": _files(handle.root_path, attempt.relative_path, data),
+                **resources[attempt.attempt_id],
             })
         tasks.append({
             "task_id": task.task_id,
@@ -47,6 +55,7 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
             "dependencies": sorted(task.dependencies),
             "allow_failure": task.allow_failure,
             "attempts": attempts,
+            "resource_changes": [c.as_dict() | {"summary": c.describe()} for c in changes_by_task.get(task.task_id, [])],
         })
     return {
         "run": {
@@ -102,6 +111,10 @@ def render_report(bundle: dict) -> str:
                 f"| {task['task_id']} | {a['attempt_index']} | {a['status']} | {a['operator_key'] or ''} "
                 f"| {a['external_id'] or ''} | {a['ended_at'] or ''} | {reason} |"
             )
+    changed = [(task["task_id"], change) for task in bundle["tasks"] for change in task["resource_changes"]]
+    if changed:
+        lines += ["", "Resource changes (`matterstack rerun`):", ""]
+        lines += [f"- {task_id}, {change['at']}: {change['summary']}" for task_id, change in changed]
     lines.append("")
     return "\n".join(lines)
 
