@@ -201,3 +201,37 @@ def test_outside_the_project_without_a_root_the_run_is_not_found(finished, tmp_p
     assert result.returncode == 2
     assert result.stderr.startswith("Error: ") and f"no run '{run_id}'" in result.stderr
     assert "--workspaces-root" in result.stderr
+
+
+ONE_FAILURE_ALLOWED = """
+    from matterstack import Campaign, Task, Workflow
+
+    class OneAllowed(Campaign):
+        def plan(self, state):
+            if state is not None:
+                return None
+            wf = Workflow()
+            wf.add_task(Task(task_id="screen_Og", command="exit 1", allow_failure=True))
+            wf.add_task(Task(task_id="screen_Si", command="true"))
+            return wf
+
+        def analyze(self, state, results):
+            return {}
+
+    def get_campaign():
+        return OneAllowed()
+"""
+
+
+def test_progress_says_how_many_failures_the_run_allows(project):
+    # given a run where one task fails but allows failure
+    project.add_workspace("demos/allowed", ONE_FAILURE_ALLOWED)
+    run_id = project.init("demos/allowed")
+
+    # when it is looped to the end and then looked at with monitor
+    looped = ok(project.matterstack("loop", run_id, "--interval", "0.05"))
+    monitored = ok(project.matterstack("monitor", run_id, "--once")).stdout
+
+    # then both say the failure is an allowed one, and the run completed despite it
+    assert "FAILED 1 (1 allowed)" in looped.stderr.splitlines()[-1]
+    assert monitored.startswith("COMPLETED") and "COMPLETED 1  FAILED 1 (1 allowed)" in monitored

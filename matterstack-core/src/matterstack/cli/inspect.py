@@ -150,8 +150,9 @@ def monitor(
         for run_dir in dirs:
             handle = RunHandle.from_run_dir(run_dir)
             with open_store(handle) as store:
-                counts, waiting = snapshot(store)
-                lines.append(f"{store.get_run().status.value:<10} " + render_line(handle.run_id, counts, waiting, started))
+                counts, waiting, allowed = snapshot(store)
+                lines.append(f"{store.get_run().status.value:<10} "
+                             + render_line(handle.run_id, counts, waiting, started, allowed_failures=allowed))
         typer.echo("\n".join(lines) if lines else "No runs found.")
         if once:
             return

@@ -14,9 +14,11 @@ _ORDER = ("COMPLETED", "FAILED", "SKIPPED", "CANCELLED", "RUNNING", "WAITING_EXT
 _DONE = {"COMPLETED", "FAILED", "SKIPPED", "CANCELLED"}
 
 
-def snapshot(store) -> tuple[dict[str, int], dict[str, int]]:
-    """Task counts by status, and active attempts by operator key."""
+def snapshot(store) -> tuple[dict[str, int], dict[str, int], int]:
+    """Task counts by status, active attempts by operator key, and how many of the FAILED
+    tasks allow failure (the run goes on without them)."""
     counts = {str(getattr(k, "value", k)): v for k, v in store.count_tasks_by_status().items()}
+    allowed = counts["FAILED"] - len(store.failed_task_ids(blocking_only=True)) if counts.get("FAILED") else 0
     waiting: Counter[str] = Counter()
     for column, count in store.active_attempt_counts().items():
         key = resolve_attempt_operator_key(column, None, None).key
@@ -24,16 +26,17 @@ def snapshot(store) -> tuple[dict[str, int], dict[str, int]]:
             waiting = Counter(attempt_key(a) or "?" for a in store.active_attempts())
             break
         waiting[key] += count
-    return counts, dict(waiting)
+    return counts, dict(waiting), allowed
 
 
 def render_line(run_id: str, counts: dict[str, int], waiting: dict[str, int], started: float,
-                width: int = 20) -> str:
+                width: int = 20, allowed_failures: int = 0) -> str:
     total = sum(counts.values())
     done = sum(n for status, n in counts.items() if status in _DONE)
     filled = int(width * done / total) if total else width
     bar = "■" * filled + "□" * (width - filled)
-    parts = [f"{s} {counts[s]}" for s in _ORDER if counts.get(s)]
+    parts = [f"{s} {counts[s]}" + (f" ({allowed_failures} allowed)" if s == "FAILED" and allowed_failures else "")
+             for s in _ORDER if counts.get(s)]
     elapsed = int(time.monotonic() - started)
     line = (f"{run_id} [{bar}] {done}/{total} tasks  " + "  ".join(parts)
             + f"  {elapsed // 3600}:{elapsed % 3600 // 60:02d}:{elapsed % 60:02d}")
@@ -53,9 +56,9 @@ class ProgressPrinter:
         self._tty = self.stream.isatty() if redraw is None else redraw
 
     def show(self, run_id: str, store) -> None:
-        counts, waiting = snapshot(store)
-        line = render_line(run_id, counts, waiting, self.started)
-        key = (tuple(sorted(counts.items())), tuple(sorted(waiting.items())))
+        counts, waiting, allowed = snapshot(store)
+        line = render_line(run_id, counts, waiting, self.started, allowed_failures=allowed)
+        key = (tuple(sorted(counts.items())), tuple(sorted(waiting.items())), allowed)
         if self._tty:
             self.stream.write("\r\x1b[2K" + line)
             self.stream.flush()
