@@ -143,3 +143,5 @@ def test_outputs_are_every_regular_file_below_the_folder_but_its_control_files(t
         "relax/deep/CONTCAR": folder / "relax" / "deep" / "CONTCAR",
     }
     assert logs == {"relax/deep/CONTCAR": folder / "relax" / "deep" / "CONTCAR"}
+    # and a folder that is not there has no outputs
+    assert list_outputs(tmp_path / "never-made", None) == {}

@@ -74,7 +74,8 @@ def write_manifest(task, dest: Path, *, operator_key: str, token: str, hashes: d
 
 
 def _write_new(path: str, text: str) -> None:
-    """Write a small file in one system call (``Path.write_text`` costs a third more)."""
+    """Write a file with bare os calls (one ``write`` for a small file; ``Path.write_text``
+    costs a third more)."""
     data = memoryview(text.encode())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
@@ -104,18 +105,21 @@ def list_outputs(folder: Path, patterns: dict[str, list[str]] | None) -> dict[st
     pending = [("", os.fspath(folder))]
     while pending:
         prefix, path = pending.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                if not prefix and entry.name in CONTROL_ENTRIES:
+        try:
+            entries = list(os.scandir(path))
+        except OSError:
+            continue  # gone or unreadable: nothing to collect there (as os.walk has it)
+        for entry in entries:
+            if not prefix and entry.name in CONTROL_ENTRIES:
+                continue
+            relative = prefix + entry.name
+            if entry.is_symlink():
+                base = base or folder.resolve()
+                if entry.is_dir() or not Path(entry.path).resolve().is_relative_to(base):
                     continue
-                relative = prefix + entry.name
-                if entry.is_symlink():
-                    base = base or folder.resolve()
-                    if entry.is_dir() or not Path(entry.path).resolve().is_relative_to(base):
-                        continue
-                elif entry.is_dir():
-                    pending.append((relative + "/", entry.path))
-                    continue
-                if entry.is_file() and matches(relative, patterns):
-                    found[relative] = Path(entry.path)
+            elif entry.is_dir():
+                pending.append((relative + "/", entry.path))
+                continue
+            if entry.is_file() and matches(relative, patterns):
+                found[relative] = Path(entry.path)
     return found
