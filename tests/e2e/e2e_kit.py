@@ -159,8 +159,9 @@ def copy_writable(source: Path, target: Path) -> Path:
 
 def job_pids(root: Path) -> list[int]:
     """Pids of local jobs below ``root`` still alive. Each job's ``.matterstack/pid`` holds its
-    wrapper's pid (the leader of the job's process group) and start time: a job is alive while
-    any process of that group is (a reused pid is not counted)."""
+    wrapper's pid, the leader of the job's process group (and, if an earlier version wrote it,
+    the wrapper's start time: a pid reused since is not counted): a job is alive while any
+    process of that group is."""
     groups = _live_process_groups()
     alive = []
     for pid_file in root.rglob(".matterstack/pid"):

@@ -1,8 +1,13 @@
-"""The pid file is a local job's claim; a job claimed the earlier way is never run again."""
+"""The pid file is a local job's claim; a job claimed the earlier way is never run again; a
+pid counts as the job only while its process is the job's wrapper."""
 
 from __future__ import annotations
 
-from process_watch import wait_for
+import subprocess
+from pathlib import Path
+
+from compute_kit import read_pid
+from process_watch import process_alive, wait_for
 
 from matterstack.backends import local_jobs
 
@@ -23,9 +28,9 @@ def test_the_first_launch_claims_the_job_with_its_pid_and_a_second_launch_runs_n
     workdir.mkdir()
     local_jobs.launch(workdir, "echo ran >> runs.txt", {})
     wait_for(lambda: local_jobs.observe(workdir).state == "exited", what="the job to exit")
-    # then its claim is the pid file, holding a pid and a start time on one ended line
+    # then its claim is the pid file, holding its wrapper's pid on one ended line
     pid_line = (workdir / local_jobs.CONTROL_DIR / "pid").read_text()
-    assert pid_line.endswith("\n") and len(pid_line.split()) == 2
+    assert pid_line.endswith("\n") and pid_line.strip().isdigit()
     assert not (workdir / local_jobs.CONTROL_DIR / local_jobs.LEGACY_CLAIM).exists()
     # when it is launched again, then the command does not run a second time
     launch_and_wait_for_its_wrapper(workdir, "echo ran >> runs.txt")
@@ -43,3 +48,55 @@ def test_a_job_claimed_by_an_earlier_version_is_launched_and_never_runs(tmp_path
     launch_and_wait_for_its_wrapper(workdir, "echo ran >> runs.txt")
     assert not (workdir / "runs.txt").exists()
     assert not (workdir / local_jobs.CONTROL_DIR / "pid").exists()
+
+
+def test_a_pid_now_held_by_another_program_is_no_job_and_cancel_leaves_that_program_alone(tmp_path):
+    # given a job whose wrapper is gone without an exit code, and whose pid another program
+    # (in a process group of its own, as a job's would be) now holds
+    other = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        workdir = tmp_path / "job"
+        (workdir / local_jobs.CONTROL_DIR).mkdir(parents=True)
+        (workdir / local_jobs.CONTROL_DIR / "pid").write_text(f"{other.pid}\n")
+        # when it is observed, then it reads as lost, not running
+        state = local_jobs.observe(workdir)
+        assert (state.state, state.reason) == ("lost", "the process ended without recording an exit code")
+        # and when it is cancelled, then the other program lives on
+        local_jobs.cancel(workdir)
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_a_job_runs_on_when_its_run_folder_is_moved(tmp_path):
+    # given a running job
+    workdir = tmp_path / "before" / "job"
+    local_jobs.launch(workdir, "sleep 60", {})
+    wrapper = read_pid(workdir / local_jobs.CONTROL_DIR / "pid")
+    # when the folder above it is renamed, then the job is found running at its new place
+    moved = (tmp_path / "before").rename(tmp_path / "after") / "job"
+    assert local_jobs.observe(moved) == local_jobs.LocalJobState("running", reason=f"process {wrapper} running")
+    # and cancelling it there stops it
+    local_jobs.cancel(moved)
+    wait_for(lambda: not process_alive(wrapper), timeout=5, what="the job to die")
+    assert local_jobs.observe(moved).state == "cancelled"
+
+
+def test_a_pid_file_with_the_start_time_an_earlier_version_wrote_is_still_read(tmp_path):
+    # given a running job whose pid file is written the earlier way: pid, then start time
+    workdir = tmp_path / "job"
+    local_jobs.launch(workdir, "sleep 60", {})
+    pid_file = workdir / local_jobs.CONTROL_DIR / "pid"
+    wrapper = read_pid(pid_file)
+    started = Path(f"/proc/{wrapper}/stat").read_text().rsplit(")", 1)[-1].split()[19]
+    # when the start time is the wrapper's, then it is running
+    pid_file.write_text(f"{wrapper} {started}\n")
+    assert local_jobs.observe(workdir).state == "running"
+    # when it is another start time (the pid was reused), then it is not
+    pid_file.write_text(f"{wrapper} {int(started) + 1}\n")
+    assert local_jobs.observe(workdir).state == "lost"
+    # and with its own start time back, cancel stops it
+    pid_file.write_text(f"{wrapper} {started}\n")
+    local_jobs.cancel(workdir)
+    wait_for(lambda: not process_alive(wrapper), timeout=5, what="the job to die")

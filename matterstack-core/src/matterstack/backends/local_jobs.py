@@ -3,11 +3,13 @@
 A job lives entirely in its work directory, so any later process can poll it:
 
 - ``.matterstack/pid``      the claim: created with O_EXCL by the wrapper before the command
-  runs, holding the wrapper's pid and its start time (guards against pid reuse). A second
-  launch of the same job (a resubmission after a crash) finds it and exits without running
-  anything: execution is exactly-once even if submission is not. (Jobs started by earlier
-  versions claimed with an empty ``.matterstack/claim`` and wrote the pid file after it;
-  either file counts as the claim.)
+  runs, holding the wrapper's pid. A second launch of the same job (a resubmission after a
+  crash) finds it and exits without running anything: execution is exactly-once even if
+  submission is not. A live process of that pid counts as the job only if its command line
+  is this job's wrapper's (see :func:`_alive`), so a reused pid never does. (Jobs started
+  by earlier versions wrote the wrapper's start time after its pid, or claimed with an empty
+  ``.matterstack/claim`` and wrote the pid file after it; both are still read, and either
+  file counts as the claim.)
 - ``exit_code``             written by the wrapper when the command ends;
 - ``stdout.log``, ``stderr.log``.
 
@@ -29,6 +31,8 @@ CONTROL_DIR = ".matterstack"
 EXIT_CODE_FILE = "exit_code"
 CANCEL_FILE = "cancelled"
 CANCEL_GRACE_SECONDS = 2.0
+JOB_NAME = "matterstack-job"
+"""The wrapper's ``$0``: its command line is how a live job is told from a reused pid."""
 LEGACY_CLAIM = "claim"
 """The empty claim file of jobs started before the pid file became the claim."""
 
@@ -38,23 +42,19 @@ LEGACY_CLAIM = "claim"
 # written in the same step (one file: on some disks each new file costs a millisecond). The
 # pid is recorded before the cancellation file is looked at: a ``cancel`` that finds no pid
 # yet is then sure to be seen. Besides the command only shell built-ins run (each extra
-# process costs about as much as a short command): the start time is read from
-# /proc/$$/stat with ``read``, and the pid and exit code files are each written by one
-# ``echo``, one line ended by a newline in one write; a reader takes a file without its
-# newline for one still being written while the wrapper lives (see :func:`observe`), so it
-# never acts on a half-written value. The command is evaluated in a subshell of the wrapper
+# process costs about as much as a short command), and the pid and exit code files are each
+# written by one ``echo``, one line ended by a newline in one write; a reader takes a file
+# without its newline for one still being written while the wrapper lives (see
+# :func:`observe`), so it never acts on a half-written value. The command is evaluated in a subshell of the wrapper
 # (a fork, no second shell to exec): ``exit`` in it ends the subshell only, so the exit code
 # is always recorded; it sees no positional parameters and none of the wrapper's variables
 # (``$0`` is ``matterstack-job``, which also prefixes the shell's own error messages).
 _WRAPPER = f"""\
 cd "$1" || exit 97
 _ms_command=$2
-read -r _ms_stat < /proc/$$/stat
-set -- ${{_ms_stat##*) }}
-unset _ms_stat
 [ -e {CONTROL_DIR}/{LEGACY_CLAIM} ] && exit 0
 set -C
-echo "$$ ${{20}}" 2>/dev/null > {CONTROL_DIR}/pid || exit 0
+echo "$$" 2>/dev/null > {CONTROL_DIR}/pid || exit 0
 set +C
 [ -e {CONTROL_DIR}/{CANCEL_FILE} ] && exit 0
 set --
@@ -95,7 +95,7 @@ def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
     """
     os.makedirs(os.path.join(workdir, CONTROL_DIR), exist_ok=True)
     _unreaped.append(subprocess.Popen(
-        ["/bin/sh", "-c", _WRAPPER, "matterstack-job", str(workdir), command],
+        ["/bin/sh", "-c", _WRAPPER, JOB_NAME, str(workdir), command],
         cwd=workdir,
         env={**os.environ, **env} if env else None,
         stdin=subprocess.DEVNULL,
@@ -141,7 +141,7 @@ def observe(workdir: Path) -> LocalJobState:
     pid_line = _read(control / "pid")  # read once: it may be written at any moment
     if pid_line is None or not pid_line.endswith("\n"):
         return LocalJobState("queued", reason="the process is starting")
-    pid = _alive(pid_line)
+    pid = _alive(pid_line, workdir)
     if pid is not None:
         return LocalJobState("running", reason=f"process {pid} running")
     if exit_file.exists():  # the job ended between the checks above
@@ -198,25 +198,41 @@ def _read(path: Path) -> str | None:
 
 
 def _live_pid(control: Path) -> int | None:
-    """The wrapper's pid if that very process (same start time) is still alive."""
-    return _alive(_read(control / "pid"))
+    """The wrapper's pid if that very process is still alive."""
+    return _alive(_read(control / "pid"), control.parent)
 
 
-def _alive(pid_line: str | None) -> int | None:
-    """The pid of a pid file's line if that very process (same start time) is still alive."""
+def _alive(pid_line: str | None, workdir: Path) -> int | None:
+    """The pid of a pid file's line if that very process is still alive: the wrapper of the
+    job in ``workdir``, by its command line (``/bin/sh -c <wrapper> matterstack-job <workdir>
+    <command>``; only the work directory's name is compared, so a run folder moved while its
+    jobs run still finds them), or for a line an earlier version wrote, by its start time.
+    A zombie has no command line, and a pid reused by another process has another one."""
     try:
         pid_text, _, started = (pid_line or "").strip().partition(" ")
         pid = int(pid_text)
     except ValueError:
         return None
+    if started:
+        return pid if _started_at(pid) == started else None
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return None
+    if len(argv) < 5 or argv[3] != JOB_NAME.encode() or os.path.basename(argv[4]) != os.fsencode(workdir.name):
+        return None
+    return pid
+
+
+def _started_at(pid: int) -> str | None:
+    """A live (not zombie) process's start time, field 22 of /proc/<pid>/stat."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = stat.rsplit(")", 1)[-1].split()
-    # /proc/<pid>/stat field 22 (start time) is index 19 after the ")"-terminated name.
-    if started and len(fields) > 19 and fields[19] != started:
+    # After the ")"-terminated name: the state first, the start time at index 19.
+    if len(fields) <= 19 or fields[0] == "Z":
         return None
-    if len(fields) > 0 and fields[0] == "Z":
-        return None
-    return pid
+    return fields[19]
