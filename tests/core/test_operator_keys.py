@@ -132,6 +132,20 @@ def test_normalise_is_idempotent(text):
     assert str(parse_operator_key(once)) == once
 
 
+@given(st.lists(st.one_of(st.text(max_size=12), canonical_keys), min_size=1, max_size=6), st.text(max_size=8))
+def test_normalise_answers_the_same_every_time_and_each_error_names_its_place(texts, where):
+    # the keys already normalized are remembered: asking again must not change any answer
+    def answer(text):
+        try:
+            return normalize_operator_key(text, where=where)
+        except ConfigError as error:
+            return ("refused", error.what, error.where)
+
+    first = [answer(text) for text in texts]
+    assert [answer(text) for text in reversed(texts)] == first[::-1]
+    assert all(a[2] == where for a in first if isinstance(a, tuple))
+
+
 @given(canonical_keys, st.sampled_from(["", " ", "\t", "\n "]), st.data())
 def test_normalise_strips_and_lower_cases(text, padding, data):
     shouted = "".join(

@@ -46,6 +46,11 @@ _LEGACY_BY_LOWER = {name.lower(): key for name, key in LEGACY_OPERATOR_TYPES.ite
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
 _NAME_SEGMENT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _FIX = "write it as kind.name in lower case, e.g. 'hpc.default' or 'hpc.cluster-a.gpu'"
+# Keys already normalized, by the text given: a tick normalizes the key of every attempt it
+# routes, polls or records, and a site has a handful of keys. Only valid keys are kept, and
+# only so many (texts from bad input never fill memory).
+_NORMALIZED: dict[str, str] = {}
+_NORMALIZED_KEPT = 1024
 
 
 @attrs.frozen
@@ -103,8 +108,14 @@ def normalize_operator_key(text: str, *, where: str | None = None) -> str:
     """
     if not isinstance(text, str):
         raise ConfigError(f"operator key must be text, got {text!r}", where=where, fix=_FIX)
+    known = _NORMALIZED.get(text)
+    if known is not None:
+        return known
     lowered = text.strip().lower()
-    return str(parse_operator_key(_LEGACY_BY_LOWER.get(lowered, lowered), where=where))
+    key = str(parse_operator_key(_LEGACY_BY_LOWER.get(lowered, lowered), where=where))
+    if len(_NORMALIZED) < _NORMALIZED_KEPT:
+        _NORMALIZED[text] = key
+    return key
 
 
 def legacy_operator_type_key(operator_type: str | None) -> str | None:
