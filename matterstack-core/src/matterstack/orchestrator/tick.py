@@ -45,8 +45,12 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     settle_campaign_state(handle, store)
     if run.status.is_terminal:
         return TickReport(run.run_id, run.status)
-    if run.status == RunStatus.PENDING:
+    # Only a process holding the run lock changes the run's status (control commands take it
+    # too), so within this tick it changes only where the tick changes it.
+    status = run.status
+    if status == RunStatus.PENDING:
         store.set_run_status(RunStatus.RUNNING, "first tick")
+        status = RunStatus.RUNNING
     state = TickState(handle=handle, store=store, registry=registry)
     host = registry.host
 
@@ -61,17 +65,17 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     state.commit(host)
 
     planned = 0
-    paused = store.run_status() == RunStatus.PAUSED
     startable = skip_blocked(state)
-    if not paused:
+    if status != RunStatus.PAUSED:
         new = start_ready(state, startable, store.active_attempt_counts())
         submit_created(state, new, {task.task_id: task for task in startable})
         state.commit(host)
         if not store.active_attempt_counts() and not store.ready_tasks(limit=1):
             planned = _analyze_and_plan(handle, campaign, store, state)
+            status = store.run_status()
     return TickReport(
         run_id=handle.run_id,
-        status=store.run_status(),
+        status=status,
         submitted=state.submitted,
         finished=state.finished,
         planned=planned,
