@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 
 import pytest
 
@@ -235,3 +236,42 @@ def test_progress_says_how_many_failures_the_run_allows(project):
     # then both say the failure is an allowed one, and the run completed despite it
     assert "FAILED 1 (1 allowed)" in looped.stderr.splitlines()[-1]
     assert monitored.startswith("COMPLETED") and "COMPLETED 1  FAILED 1 (1 allowed)" in monitored
+
+
+CHAIN_OF_30 = """\
+from matterstack import Campaign, Task, Workflow
+
+
+class Chain(Campaign):
+    def plan(self, state):
+        if state is not None:
+            return None
+        workflow = Workflow()
+        for i in range(30):
+            workflow.add_task(Task(task_id=f"t{i}", command="true", dependencies={f"t{i - 1}"} if i else set()))
+        return workflow
+
+    def analyze(self, state, results):
+        return {"done": len(results)}
+
+
+def get_campaign():
+    return Chain()
+"""
+
+
+def test_the_progress_line_is_drawn_at_most_ten_times_a_second_and_once_at_the_end(project):
+    # given a run of 30 short tasks one after the other, each a tick or two of work
+    project.add_workspace("demos/chain", CHAIN_OF_30)
+    run_id = project.init("demos/chain")
+
+    # when it is looped to the end, its output going to a file (a line per change drawn)
+    started = time.monotonic()
+    looped = ok(project.matterstack("loop", run_id, "--interval", "0.05"))
+    seconds = time.monotonic() - started
+
+    # then the log holds a line per tenth of a second at most, not one per task, and the
+    # last line is the finished run
+    lines = [line for line in looped.stderr.splitlines() if line.startswith(run_id)]
+    assert 1 <= len(lines) <= seconds / 0.1 + 2, looped.stderr
+    assert "30/30 tasks  COMPLETED 30" in lines[-1]

@@ -12,7 +12,9 @@ from matterstack.cli.runs import WorkspacesRoot, campaign_for, handle_for, open_
 from matterstack.cli.wiring_flags import ForceOverride, HpcConfig, OperatorsConfig, Profile, ProfilesConfig, WiringFlags
 
 EXIT_RUN_FAILED = 1
-PROGRESS_REFRESH_SECONDS = 0.5
+PROGRESS_REFRESH_SECONDS = 0.1
+"""The progress line is drawn at most this often (and once more at the end): each drawing
+reads the run's counts, which a loop of short tasks would otherwise do after every tick."""
 LOCKED_RETRY_SECONDS = 0.05
 
 
@@ -147,7 +149,7 @@ def _loop_one(handle, interval: float, max_ticks: Optional[int], flags: WiringFl
                     shown_notes.add(note)
             done = report.status.is_terminal or (max_ticks is not None and ticks >= max_ticks)
             wait = idle.after(report)
-            if wait == 0 or done or shown_at is None or time.monotonic() - shown_at >= PROGRESS_REFRESH_SECONDS:
+            if done or shown_at is None or time.monotonic() - shown_at >= PROGRESS_REFRESH_SECONDS:
                 printer.show(handle.run_id, store)
                 shown_at = time.monotonic()
             if done:
