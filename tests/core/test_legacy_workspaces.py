@@ -13,7 +13,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import LEGACY_FIXTURES
 
 from matterstack.core.convert import (
     attempt_from_record,
@@ -24,8 +23,9 @@ from matterstack.core.convert import (
 )
 from matterstack.core.external import ExternalTask
 from matterstack.core.operator_key import resolve_attempt_operator_key
-from matterstack.core.workflow import FileFromContent, FileFromPath, Task, Workflow
+from matterstack.core.workflow import FileFromContent, FileFromPath, Workflow
 
+LEGACY_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "legacy-runs"
 MAIN_FILES = sorted(LEGACY_FIXTURES.glob("v*/*/main.py"))
 DATABASES = sorted(LEGACY_FIXTURES.glob("v*/*/runs/*/state.sqlite"))
 

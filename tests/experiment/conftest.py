@@ -4,15 +4,11 @@ API server on loopback, and a project driven through the installed ``matterstack
 from __future__ import annotations
 
 import pytest
-from experiment_kit import Project, operator_context
+from experiment_kit import LAB_TOKEN, TOKEN_ENV, Project, http_operator, operator_context
 
 from matterstack_ops_experiment.http_server import LabApiServer
 from matterstack_ops_experiment.operator import ExperimentOperator
-from matterstack_ops_experiment.register import ExperimentSettings, LabApiSettings
-
-LAB_TOKEN = "lab-secret-7f3a9c"
-TOKEN_ENV = "MATTERSTACK_TEST_LAB_TOKEN"
-
+from matterstack_ops_experiment.register import ExperimentSettings
 
 @pytest.fixture
 def run_dir(tmp_path):
@@ -52,12 +48,6 @@ def lab_server(lab_dir):
 def lab_token(monkeypatch):
     monkeypatch.setenv(TOKEN_ENV, LAB_TOKEN)
     return LAB_TOKEN
-
-
-def http_operator(run_dir, url: str) -> ExperimentOperator:
-    """``experiment.lab`` talking to the lab API at ``url``, token from ``$MATTERSTACK_TEST_LAB_TOKEN``."""
-    settings = ExperimentSettings(api=LabApiSettings(base_url=url, token_env=TOKEN_ENV))
-    return ExperimentOperator("experiment.lab", settings, operator_context(run_dir))
 
 
 @pytest.fixture

@@ -15,12 +15,16 @@ from installs import clean_env, run
 from matterstack import ExternalTask, Task
 from matterstack.plugins import AttemptContext, OperatorContext
 from matterstack.store import StateStore
+from matterstack_ops_experiment.operator import ExperimentOperator
+from matterstack_ops_experiment.register import ExperimentSettings, LabApiSettings
 
 REPO = Path(__file__).resolve().parents[2]
 THIN_FILM = REPO / "examples" / "thin_film"
 LEGACY = REPO / "tests" / "fixtures" / "legacy-runs"
 MATTERSTACK = str(Path(sys.executable).parent / "matterstack")
 RUN_ID = "20261124_120000_0000beef"
+LAB_TOKEN = "lab-secret-7f3a9c"
+TOKEN_ENV = "MATTERSTACK_TEST_LAB_TOKEN"
 PLUGINS = "matterstack-ops-experiment"
 SIMULATED = "matterstack_ops_experiment.simulated"
 
@@ -73,6 +77,12 @@ def attempt_in(run_dir: Path, task, attempt_id: str = "a1", **changes) -> Attemp
 
 def operator_context(run_dir: Path) -> OperatorContext:
     return OperatorContext(run_id=RUN_ID, run_dir=run_dir, workspace_slug="demo", host=None)
+
+
+def http_operator(run_dir, url: str) -> ExperimentOperator:
+    """``experiment.lab`` talking to the lab API at ``url``, token from ``$MATTERSTACK_TEST_LAB_TOKEN``."""
+    settings = ExperimentSettings(api=LabApiSettings(base_url=url, token_env=TOKEN_ENV))
+    return ExperimentOperator("experiment.lab", settings, operator_context(run_dir))
 
 
 def write_result(folder: Path, document) -> None:

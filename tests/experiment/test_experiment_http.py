@@ -8,8 +8,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from conftest import LAB_TOKEN, TOKEN_ENV, http_operator
-from experiment_kit import attempt_in, film_task, plain_task
+from experiment_kit import LAB_TOKEN, TOKEN_ENV, attempt_in, film_task, http_operator, plain_task
 
 from matterstack import ExternalTask, Workflow
 from matterstack.core.campaign import Campaign

@@ -25,7 +25,6 @@ from typing import Any
 
 import pluggy
 
-from matterstack.errors import PluginError
 from matterstack.plugins import hookspecs
 from matterstack.plugins.catalog import install_hint
 from matterstack.plugins.registry import Collector, PluginInfo, PluginProblem, Registration, Registry, canonical_name
