@@ -115,6 +115,21 @@ def test_outputs_linking_outside_the_attempt_directory_are_not_collected(tmp_pat
     assert "leak.txt" not in files and "ok.txt" in files
 
 
+def test_every_output_is_recorded_with_its_sha256_whatever_its_size(tmp_path, local_run):
+    # given a command leaving an empty file, one of exactly 1 MiB (the block hashed at a
+    # time) and one of two blocks and a bit
+    command = ": > empty.txt; head -c 1048576 /dev/urandom > mib.bin; head -c 2097159 /dev/urandom > big.bin"
+    run = local_run([Task(task_id="t1", command=command)])
+    # when it ran
+    assert run.until_done() == RunStatus.COMPLETED
+    # then each output's recorded sha256 is that of its bytes
+    folder = run.attempt_dir("t1")
+    recorded = run.attempt("t1").operator_data["output_sha256"]
+    assert {name: recorded[name] for name in ("empty.txt", "mib.bin", "big.bin")} == {
+        name: _sha(folder / name) for name in ("empty.txt", "mib.bin", "big.bin")}
+    assert (folder / "big.bin").stat().st_size == 2097159
+
+
 def test_outputs_are_every_regular_file_below_the_folder_but_its_control_files(tmp_path):
     # given an attempt folder with nested outputs, control files, and links inside and out
     folder = tmp_path / "attempt"
