@@ -4,6 +4,8 @@ catalyst example from init to COMPLETED, and every way an answer can go wrong.""
 from __future__ import annotations
 
 import json
+import subprocess
+import textwrap
 
 import pytest
 
@@ -146,3 +148,57 @@ def test_legacy_human_attempts_without_response_stay_waiting_then_take_an_answer
     project.ms("step", run_id)
     (attempt,) = project.attempts(run_id, task)
     assert (attempt["status"], attempt["path"]) == ("COMPLETED", folder)
+
+
+BUNDLE_WORKSPACE = """
+    from matterstack import Campaign, Task, Workflow
+
+    class ByHand(Campaign):
+        def plan(self, state):
+            if state:
+                return None
+            return Workflow([Task(task_id="relax", command="echo -5.4 > energy.txt",
+                                  operator_key="manual_hpc.default")])
+
+        def analyze(self, state, results):
+            return {"files": results["relax"]["files"]}
+
+    def get_campaign():
+        return ByHand()
+"""
+
+
+def test_a_job_bundle_to_run_by_hand_is_listed_shown_and_answered_by_its_results(project):
+    # given a run whose one task is a job bundle on manual_hpc.default, made by one step
+    (project.workspaces / "byhand").mkdir()
+    (project.workspaces / "byhand" / "main.py").write_text(textwrap.dedent(BUNDLE_WORKSPACE))
+    run_id = project.init("byhand")
+    project.ok("step", run_id)
+    bundle = project.attempt_dir(run_id, "relax")
+
+    # then the person's list has it, saying what to run and what to bring back
+    listed = project.ok("human", "list")
+    assert listed.startswith("relax - waiting ") and f"run {run_id} (manual_hpc.default): job bundle: run job.sh" in listed
+    assert "(`echo -5.4 > energy.txt`), bring back output/ then status.json" in listed
+    (entry,) = json.loads(project.ok("human", "list", "--json"))
+    assert entry["kind"] == "manual_hpc" and entry["attempt_dir"] == str(bundle)
+    # and show prints the bundle's instructions and where the results go
+    shown = project.ok("human", "show", run_id, "relax")
+    assert shown.startswith(f"Run {run_id}, task relax: job bundle, attempt #1 on manual_hpc.default, WAITING_EXTERNAL")
+    assert f"Bundle: {bundle}" in shown and "# Manual HPC job: relax" in shown
+    assert "Answer by copying output/ and then status.json back into the bundle" in shown
+
+    # when the person tries to answer it like a question, then it is refused in one line
+    refused = project.ms("human", "respond", run_id, "relax", "--approve")
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "task relax is a job bundle on manual_hpc.default" in refused.stderr
+    assert f"copy output/ and then status.json into {bundle}" in refused.stderr
+    assert not (bundle / "response.json").exists()
+
+    # when the job is run by hand in its bundle, then the next loop completes the run with its
+    # results, and nothing waits for a person any more
+    subprocess.run(["sh", "job.sh"], cwd=bundle, check=True, capture_output=True)
+    assert f"Run {run_id} COMPLETED" in project.ok("loop", run_id, "--interval", "0.05")
+    assert project.campaign_state(run_id) == {"files": {"energy.txt": str(bundle / "output" / "energy.txt")}}
+    assert (bundle / "output" / "energy.txt").read_text() == "-5.4\n"
+    assert project.ok("human", "list").strip() == "No request waits for a person."

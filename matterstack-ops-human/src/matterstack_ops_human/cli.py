@@ -64,7 +64,7 @@ def show(
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """A request's instructions, what the answer must contain and where to answer."""
-    from matterstack_ops_human.pending import age, current_request, run_dir_for
+    from matterstack_ops_human.pending import MANUAL_HPC_KIND, age, current_request, run_dir_for
     from matterstack_ops_human.handoff import INSTRUCTIONS_FILE
     from matterstack_ops_human.response import RESPONSE_FILE, data_schema_for, envelope_schema
     from matterstack_ops_human.schema import describe_fields
@@ -74,6 +74,9 @@ def show(
         instructions = (request.attempt_dir / INSTRUCTIONS_FILE).read_text(errors="replace")
     except OSError:
         instructions = f"(no {INSTRUCTIONS_FILE})\n"
+    if request.kind == MANUAL_HPC_KIND:
+        _show_bundle(request, instructions, as_json)
+        return
     schema = data_schema_for(request.task, request.attempt_dir)
     refusal = request.refusal()
     answer_path = request.attempt_dir / RESPONSE_FILE
@@ -95,6 +98,29 @@ def show(
     typer.echo("\nAnswer with:")
     typer.echo(f"  matterstack human respond {request.run_id} {task} --approve [--data key=value ...]")
     typer.echo(f"  matterstack human respond {request.run_id} {task} --reject --message \"why\"")
+
+
+def _show_bundle(request, instructions: str, as_json: bool) -> None:
+    """``human show`` of a ``manual_hpc`` job bundle: its instructions, and where the job's
+    results go back (there is no response to write)."""
+    from matterstack_ops_human.manual_hpc import OUTPUT_DIR, STATUS_FILE
+    from matterstack_ops_human.pending import age
+
+    refusal = request.refusal()
+    if as_json:
+        typer.echo(json.dumps({**request.as_dict(), "waiting": refusal is None, "not_waiting_because": refusal,
+                               "instructions_md": instructions, "bundle_dir": str(request.attempt_dir)}, indent=2))
+        return
+    since = request.since.isoformat() if request.since else "?"
+    typer.echo(f"Run {request.run_id}, task {request.task.task_id}: job bundle, attempt "
+               f"#{request.attempt.attempt_index} on {request.operator_key}, {request.attempt.status.value} "
+               f"since {since} ({age(request.since)})")
+    if refusal:
+        typer.echo(f"Not waiting for results: {refusal}")
+    typer.echo(f"Bundle: {request.attempt_dir}\n")
+    typer.echo(instructions.rstrip("\n") + "\n")
+    typer.echo(f"Answer by copying {OUTPUT_DIR}/ and then {STATUS_FILE} back into the bundle;"
+               f" `human respond` does not apply to job bundles.")
 
 
 @human_app.command("respond")

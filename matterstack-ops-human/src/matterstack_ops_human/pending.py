@@ -1,4 +1,6 @@
-"""Requests that wait for a person, found in the runs of a project (for ``matterstack human``).
+"""Requests that wait for a person, found in the runs of a project (for ``matterstack human``):
+questions on ``human`` instances, answered with ``human respond``, and job bundles on
+``manual_hpc`` instances, answered by bringing the job's results back.
 
 Read-only: run databases are opened without the run lock and without writing (an older
 database is read through a migrated in-memory copy), so this works while ``loop`` runs.
@@ -22,17 +24,24 @@ from matterstack.plugins import AttemptStatus
 from matterstack.store import StateStore
 
 from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, utc_now
+from matterstack_ops_human.manual_hpc import JOB_FILE, OUTPUT_DIR, STATUS_FILE
 
 HUMAN_KIND = "human"
+MANUAL_HPC_KIND = "manual_hpc"
 
 
 class NotWaitingError(MatterStackError):
     """An answer to a task that does not wait for a person's answer."""
 
 
-def is_human_key(key: str | None) -> bool:
-    """Whether an operator key names an instance of kind ``human`` (its prefix is its kind)."""
-    return key is not None and key.split(".", 1)[0] == HUMAN_KIND
+def kind_of(key: str | None) -> str | None:
+    """An operator key's kind: its prefix."""
+    return key.split(".", 1)[0] if key is not None else None
+
+
+def waits_for_a_person(key: str | None) -> bool:
+    """Whether an operator key's attempts wait for a person: kinds ``human`` and ``manual_hpc``."""
+    return kind_of(key) in (HUMAN_KIND, MANUAL_HPC_KIND)
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:
@@ -69,9 +78,18 @@ class Request:
         return self.attempt.submitted_at or self.attempt.created_at
 
     @property
+    def kind(self) -> str | None:
+        """``human`` (a question) or ``manual_hpc`` (a job bundle to run by hand)."""
+        return kind_of(self.operator_key)
+
+    @property
     def summary(self) -> str:
-        """The first line of the instructions."""
+        """The first line of the instructions; for a job bundle, what to run and bring back."""
         text = (self.task.env.get(INSTRUCTIONS_ENV) or "").strip()
+        if self.kind == MANUAL_HPC_KIND:
+            asked = f"{text.splitlines()[0]}: " if text else ""
+            return (f"{asked}job bundle: run {JOB_FILE} on the cluster (`{self.task.command}`), "
+                    f"bring back {OUTPUT_DIR}/ then {STATUS_FILE}")
         return text.splitlines()[0] if text else "(no instructions)"
 
     def refusal(self) -> str | None:
@@ -94,6 +112,7 @@ class Request:
             "task_id": self.task.task_id,
             "attempt_id": self.attempt.attempt_id,
             "operator_key": self.operator_key,
+            "kind": self.kind,
             "status": self.attempt.status.value,
             "waiting_since": self.since.isoformat() if self.since else None,
             "waited_seconds": int((now - self.since).total_seconds()) if self.since else None,
@@ -125,7 +144,7 @@ def pending_requests(root: Path) -> tuple[list[Request], list[str]]:
         try:
             with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
                 waiting = [a for a in store.active_attempts()
-                           if a.status == AttemptStatus.WAITING_EXTERNAL and is_human_key(_key(a))]
+                           if a.status == AttemptStatus.WAITING_EXTERNAL and waits_for_a_person(_key(a))]
                 found += _requests(store, run_dir, waiting)
         except MatterStackError as exc:
             problems.append(f"{run_dir}: {exc.one_line()}")
@@ -143,7 +162,7 @@ def run_dir_for(run: str, root: Path) -> Path:
 
 def current_request(run_dir: Path, task_id: str) -> Request:
     """The task's latest attempt as a request; :class:`NotWaitingError` when the task has no
-    attempt yet or its attempt is not on a ``human`` instance."""
+    attempt yet or its attempt is not on a ``human`` or ``manual_hpc`` instance."""
     with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
         run_id = store.get_run().run_id
         store.get_task(task_id)
@@ -153,7 +172,7 @@ def current_request(run_dir: Path, task_id: str) -> Request:
             raise NotWaitingError(f"task {task_id} is {status} and has not asked anyone yet", where=f"run {run_id}",
                                   fix=f"run `matterstack step {run_id}` once its dependencies are done")
         (request,) = _requests(store, run_dir, [attempts[-1]])
-    if not is_human_key(request.operator_key):
+    if not waits_for_a_person(request.operator_key):
         raise NotWaitingError(f"task {task_id} is handled by {request.operator_key or 'no operator'}, not by a person",
                               where=f"run {run_id}", fix=f"`matterstack explain {run_id}` says what it waits for")
     return request

@@ -16,7 +16,8 @@ from matterstack.errors import ConfigError
 
 from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, utc_now, write_json_atomic
 from matterstack_ops_human.human import CONTROL_FILES
-from matterstack_ops_human.pending import NotWaitingError, Request
+from matterstack_ops_human.manual_hpc import OUTPUT_DIR, STATUS_FILE
+from matterstack_ops_human.pending import MANUAL_HPC_KIND, NotWaitingError, Request
 from matterstack_ops_human.response import (
     RESPONSE_FILE,
     data_schema_for,
@@ -94,6 +95,12 @@ def respond(request: Request, *, approve: bool, data_items: list[str], files: li
     :class:`NotWaitingError` when the request does not wait for an answer and
     :class:`ConfigError` when the answer breaks the schema; nothing is written then."""
     where = f"run {request.run_id} task {request.task.task_id}"
+    if request.kind == MANUAL_HPC_KIND:
+        raise NotWaitingError(
+            f"task {request.task.task_id} is a job bundle on {request.operator_key}: its answer is the job's results,"
+            f" not a response", where=where,
+            fix=f"copy {OUTPUT_DIR}/ and then {STATUS_FILE} into {request.attempt_dir}"
+                f" (`matterstack human show {request.run_id} {request.task.task_id}` says how)")
     refusal = request.refusal()
     if refusal:
         raise NotWaitingError(refusal, where=where, fix="`matterstack human list` shows what waits for an answer")
