@@ -45,10 +45,11 @@ LEGACY_CLAIM = "claim"
 # process costs about as much as a short command), and the pid and exit code files are each
 # written by one ``echo``, one line ended by a newline in one write; a reader takes a file
 # without its newline for one still being written while the wrapper lives (see
-# :func:`observe`), so it never acts on a half-written value. The command is evaluated in a subshell of the wrapper
-# (a fork, no second shell to exec): ``exit`` in it ends the subshell only, so the exit code
-# is always recorded; it sees no positional parameters and none of the wrapper's variables
-# (``$0`` is ``matterstack-job``, which also prefixes the shell's own error messages).
+# :func:`observe`), so it never acts on a half-written value. The command is evaluated in a
+# subshell of the wrapper (a fork, no second shell to exec): ``exit`` in it ends the subshell
+# only, so the exit code is always recorded; it sees no positional parameters and none of the
+# wrapper's variables (``$0`` is ``matterstack-job``, which also prefixes the shell's own
+# error messages).
 _WRAPPER = f"""\
 cd "$1" || exit 97
 _ms_command=$2
@@ -220,9 +221,9 @@ def _alive(pid_line: str | None, workdir: Path) -> int | None:
             argv = fh.read().split(b"\0")
     except OSError:
         return None
-    if len(argv) < 5 or argv[3] != JOB_NAME.encode() or os.path.basename(argv[4]) != os.fsencode(workdir.name):
-        return None
-    return pid
+    if len(argv) > 4 and argv[3] == JOB_NAME.encode() and os.path.basename(argv[4]) == os.fsencode(workdir.name):
+        return pid
+    return None
 
 
 def _started_at(pid: int) -> str | None:
