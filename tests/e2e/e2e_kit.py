@@ -158,13 +158,16 @@ def copy_writable(source: Path, target: Path) -> Path:
 
 
 def job_pids(root: Path) -> list[int]:
-    """Pids of local jobs below ``root`` still alive. Each job's ``.matterstack/pid`` holds its
-    wrapper's pid, the leader of the job's process group (and, if an earlier version wrote it,
-    the wrapper's start time: a pid reused since is not counted): a job is alive while any
-    process of that group is."""
+    """Pids of local jobs below ``root`` still alive. Each job's claim, ``.matterstack`` (or
+    ``.matterstack/pid`` if an earlier version started it), holds its wrapper's pid, the leader
+    of the job's process group (and, if an earlier version wrote it, the wrapper's start time:
+    a pid reused since is not counted): a job is alive while any process of that group is."""
     groups = _live_process_groups()
     alive = []
-    for pid_file in root.rglob(".matterstack/pid"):
+    for claim in root.rglob(".matterstack"):
+        pid_file = claim / "pid" if claim.is_dir() else claim
+        if not pid_file.is_file():
+            continue
         pid_text, _, started = pid_file.read_text().strip().partition(" ")
         if not pid_text.isdigit():
             continue  # being written

@@ -11,14 +11,12 @@ from process_watch import wait_for
 from matterstack.backends import local_jobs
 
 
-def claimed_job(tmp_path: Path, pid_line: str | None) -> Path:
-    """A work directory whose wrapper claimed it and wrote ``pid_line`` (None: not yet)."""
+def claimed_job(tmp_path: Path, pid_line: str) -> Path:
+    """A work directory whose wrapper claimed it and wrote ``pid_line`` in the claim ("":
+    not yet)."""
     workdir = tmp_path / "job"
-    control = workdir / local_jobs.CONTROL_DIR
-    control.mkdir(parents=True)
-    (control / "claim").write_text("")
-    if pid_line is not None:
-        (control / "pid").write_text(pid_line)
+    workdir.mkdir(parents=True)
+    (workdir / local_jobs.CLAIM).write_text(pid_line)
     return workdir
 
 
@@ -45,7 +43,7 @@ def test_an_exit_code_still_being_written_is_not_read_while_its_wrapper_lives(tm
 
 def test_an_exit_code_without_its_newline_is_read_once_no_writer_is_left(tmp_path):
     # given a job whose exit code was written without a newline (by hand, or an older wrapper)
-    workdir = claimed_job(tmp_path, None)
+    workdir = claimed_job(tmp_path, "")
     (workdir / local_jobs.EXIT_CODE_FILE).write_text("3")
     # then it reads as exited with that code
     assert local_jobs.observe(workdir) == local_jobs.LocalJobState("exited", exit_code=3)

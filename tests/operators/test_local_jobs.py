@@ -100,7 +100,7 @@ def test_cancel_kills_the_whole_process_group_including_grandchildren(tmp_path):
     # given a job whose command started a background grandchild
     workdir = tmp_path / "job"
     local_jobs.launch(workdir, "sleep 60 & echo $! > child.pid; sleep 60", {})
-    wrapper = read_pid(workdir / local_jobs.CONTROL_DIR / "pid")
+    wrapper = read_pid(workdir / local_jobs.CLAIM)
     child = read_pid(workdir / "child.pid")
     assert process_alive(wrapper) and process_alive(child)
     # when the job is cancelled
@@ -130,7 +130,7 @@ def test_job_cancelled_before_it_starts_never_runs(tmp_path):
     local_jobs.launch(workdir, f"echo ran > {marker}", {})
     wait_for(lambda: local_jobs.was_launched(workdir))
     # then the command never runs and the job reads as cancelled
-    wait_for(lambda: not process_alive(read_pid(workdir / local_jobs.CONTROL_DIR / "pid")))
+    wait_for(lambda: not process_alive(read_pid(workdir / local_jobs.CLAIM)))
     assert not marker.exists()
     assert local_jobs.observe(workdir).state == "cancelled"
 

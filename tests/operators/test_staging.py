@@ -142,6 +142,7 @@ def test_outputs_are_every_regular_file_below_the_folder_but_its_control_files(t
     (folder / "config_snapshot" / "inputs.json").write_text("{}")
     (folder / ".matterstack").mkdir()
     (folder / ".matterstack" / "pid").write_text("1 2\n")
+    (folder / ".matterstack-cancel").write_text("")
     (folder / "same.txt").symlink_to(folder / "energy.txt")
     (folder / "relax_link").symlink_to(folder / "relax", target_is_directory=True)
     (tmp_path / "outside.txt").write_text("secret")

@@ -55,7 +55,7 @@ def test_cancel_stops_the_local_process_and_closes_every_open_task(start_run, ba
                             Task(task_id="after", command="true", dependencies={"long"})])
     run = start_run(campaign, "local.default", host_=bare_host)
     run.tick()
-    pid_file = run.attempt_dir("long") / ".matterstack" / "pid"
+    pid_file = run.attempt_dir("long") / ".matterstack"
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().split(), what="the pid")[0])
     assert process_alive(pid)
     # when the run is cancelled

@@ -76,7 +76,7 @@ class BrokenOperator(LocalOperator):
 
     def cancel(self, attempt):
         if self.settings.flaw == "cancel-only-marks":
-            (attempt.attempt_dir / ".matterstack" / "cancelled").write_text("")
+            (attempt.attempt_dir / ".matterstack-cancel").write_text("")
             return
         super().cancel(attempt)
 

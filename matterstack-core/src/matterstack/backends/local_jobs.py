@@ -2,16 +2,20 @@
 
 A job lives entirely in its work directory, so any later process can poll it:
 
-- ``.matterstack/pid``      the claim: created with O_EXCL by the wrapper before the command
-  runs, holding the wrapper's pid. A second launch of the same job (a resubmission after a
-  crash) finds it and exits without running anything: execution is exactly-once even if
-  submission is not. A live process of that pid counts as the job only if its command line
-  is this job's wrapper's (see :func:`_alive`), so a reused pid never does. (Jobs started
-  by earlier versions wrote the wrapper's start time after its pid, or claimed with an empty
-  ``.matterstack/claim`` and wrote the pid file after it; both are still read, and either
-  file counts as the claim.)
+- ``.matterstack``          the claim: a file created with O_EXCL by the wrapper before the
+  command runs, holding the wrapper's pid. A second launch of the same job (a resubmission
+  after a crash) finds it and exits without running anything: execution is exactly-once even
+  if submission is not. A live process of that pid counts as the job only if its command line
+  is this job's wrapper's (see :func:`_alive`), so a reused pid never does.
+- ``.matterstack-cancel``   written by :func:`cancel`; a wrapper that finds it after claiming
+  runs nothing;
 - ``exit_code``             written by the wrapper when the command ends;
 - ``stdout.log``, ``stderr.log``.
+
+Jobs started by earlier versions kept their claim in a ``.matterstack/`` folder: ``pid``
+(holding the wrapper's pid, or its pid and start time), or an empty ``claim`` written before
+the pid file, and ``cancelled``. Those are still read and honoured, and a wrapper that finds
+such a folder without a claim (a launch by an earlier version that never ran) claims inside it.
 
 The job id is the token the caller gives (the attempt id), so a job is found by token.
 """
@@ -27,39 +31,47 @@ from pathlib import Path
 
 import attrs
 
-CONTROL_DIR = ".matterstack"
+CLAIM = ".matterstack"
+CANCEL_MARKER = ".matterstack-cancel"
 EXIT_CODE_FILE = "exit_code"
-CANCEL_FILE = "cancelled"
 CANCEL_GRACE_SECONDS = 2.0
 JOB_NAME = "matterstack-job"
 """The wrapper's ``$0``: its command line is how a live job is told from a reused pid."""
+LEGACY_PID = "pid"
 LEGACY_CLAIM = "claim"
-"""The empty claim file of jobs started before the pid file became the claim."""
+LEGACY_CANCEL = "cancelled"
+"""In the ``.matterstack/`` folder of jobs started by earlier versions."""
 
 # The wrapper, run as ``/bin/sh -c _WRAPPER matterstack-job <workdir> <command>`` (the values
 # are arguments, never parsed as shell code). The claim is the pid file, created with
 # noclobber (O_EXCL) so that two launches of one job can never both run the command, and
-# written in the same step (one file: on some disks each new file costs a millisecond). The
-# pid is recorded before the cancellation file is looked at: a ``cancel`` that finds no pid
-# yet is then sure to be seen. Besides the command only shell built-ins run (each extra
-# process costs about as much as a short command), and the pid and exit code files are each
-# written by one ``echo``, one line ended by a newline in one write; a reader takes a file
-# without its newline for one still being written while the wrapper lives (see
-# :func:`observe`), so it never acts on a half-written value. The command is evaluated in a
-# subshell of the wrapper (a fork, no second shell to exec): ``exit`` in it ends the subshell
+# written in the same step, in the work directory itself (each new file or folder costs a
+# creation, up to a millisecond on some disks). A ``.matterstack`` folder is an earlier
+# version's launch: its claim, if any, wins; else the wrapper claims inside it, where that
+# version's wrapper would. The pid is recorded before the cancellation markers are looked at:
+# a ``cancel`` that finds no pid yet is then sure to be seen. Besides the command only shell
+# built-ins run (each extra process costs about as much as a short command), and the pid and
+# exit code files are each written by one ``echo``, one line ended by a newline in one write; a
+# reader takes a file without its newline for one still being written while the wrapper lives
+# (see :func:`observe`), so it never acts on a half-written value. The command is evaluated in
+# a subshell of the wrapper (a fork, no second shell to exec): ``exit`` in it ends the subshell
 # only, so the exit code is always recorded; it sees no positional parameters and none of the
 # wrapper's variables (``$0`` is ``matterstack-job``, which also prefixes the shell's own
 # error messages).
 _WRAPPER = f"""\
 cd "$1" || exit 97
 _ms_command=$2
-[ -e {CONTROL_DIR}/{LEGACY_CLAIM} ] && exit 0
+_ms_claim={CLAIM}
+if [ -d {CLAIM} ]; then
+  [ -e {CLAIM}/{LEGACY_CLAIM} ] && exit 0
+  _ms_claim={CLAIM}/{LEGACY_PID}
+fi
 set -C
-echo "$$" 2>/dev/null > {CONTROL_DIR}/pid || exit 0
+echo "$$" 2>/dev/null > "$_ms_claim" || exit 0
 set +C
-[ -e {CONTROL_DIR}/{CANCEL_FILE} ] && exit 0
+[ -e {CANCEL_MARKER} ] || [ -e {CLAIM}/{LEGACY_CANCEL} ] && exit 0
 set --
-(eval "unset _ms_command; $_ms_command") > stdout.log 2> stderr.log < /dev/null
+(eval "unset _ms_command _ms_claim; $_ms_command") > stdout.log 2> stderr.log < /dev/null
 echo "$?" > {EXIT_CODE_FILE}
 """
 
@@ -94,7 +106,7 @@ def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
 
     Safe to call twice for one work directory: only the first launch runs the command.
     """
-    os.makedirs(os.path.join(workdir, CONTROL_DIR), exist_ok=True)
+    os.makedirs(workdir, exist_ok=True)
     _unreaped.append(subprocess.Popen(
         ["/bin/sh", "-c", _WRAPPER, JOB_NAME, str(workdir), command],
         cwd=workdir,
@@ -110,22 +122,38 @@ def launch(workdir: Path, command: str, env: dict[str, str]) -> None:
 
 def was_launched(workdir: Path) -> bool:
     """True once the job's wrapper has claimed it (the command has started or ended)."""
-    return _claimed(workdir / CONTROL_DIR)
+    return _claim_text(workdir) is not None
 
 
-def _claimed(control: Path) -> bool:
-    return (control / "pid").exists() or (control / LEGACY_CLAIM).exists()
+def _claim_text(workdir: Path) -> str | None:
+    """The claim's text: the wrapper's pid line, ``""`` while it is being written, None while
+    the job is not claimed. Read once: it may be written at any moment."""
+    claim = os.path.join(workdir, CLAIM)
+    try:
+        with open(claim) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:  # a job started by an earlier version
+        text = _read(Path(claim, LEGACY_PID))
+        if text is None and os.path.exists(os.path.join(claim, LEGACY_CLAIM)):
+            return ""
+        return text
+
+
+def _cancel_requested(workdir: Path) -> bool:
+    return os.path.exists(os.path.join(workdir, CANCEL_MARKER)) or (
+        os.path.exists(os.path.join(workdir, CLAIM, LEGACY_CANCEL)))
 
 
 def observe(workdir: Path) -> LocalJobState:
     """Read a job's state from its files; never blocks, never raises for a missing job."""
     _reap_some()
-    control = workdir / CONTROL_DIR
     exit_file = workdir / EXIT_CODE_FILE
     text = _read(exit_file)
     # Without its newline the exit code may still be being written, unless its writer is gone;
     # then it is read again: the writer may have finished it between the two looks.
-    if text is not None and not text.endswith("\n") and _live_pid(control) is None:
+    if text is not None and not text.endswith("\n") and _live_pid(workdir) is None:
         text = _read(exit_file)
         complete = text is not None
     else:
@@ -135,12 +163,12 @@ def observe(workdir: Path) -> LocalJobState:
             return LocalJobState("exited", exit_code=int(text.strip()))
         except ValueError:
             return LocalJobState("lost", reason=f"{exit_file} holds {text.strip()!r}, not an exit code")
-    if (control / CANCEL_FILE).exists():
+    if _cancel_requested(workdir):
         return LocalJobState("cancelled", reason="cancelled by request")
-    if not _claimed(control):
+    pid_line = _claim_text(workdir)
+    if pid_line is None:
         return LocalJobState("queued", reason="the process has not started yet")
-    pid_line = _read(control / "pid")  # read once: it may be written at any moment
-    if pid_line is None or not pid_line.endswith("\n"):
+    if not pid_line.endswith("\n"):
         return LocalJobState("queued", reason="the process is starting")
     pid = _alive(pid_line, workdir)
     if pid is not None:
@@ -155,10 +183,12 @@ def cancel(workdir: Path) -> None:
 
     SIGTERM first; whatever is still alive after a short grace period gets SIGKILL.
     """
-    control = workdir / CONTROL_DIR
-    control.mkdir(parents=True, exist_ok=True)
-    (control / CANCEL_FILE).write_text("")
-    pid = _live_pid(control)
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / CANCEL_MARKER).write_text("")
+    legacy = workdir / CLAIM
+    if legacy.is_dir():  # an earlier version's wrapper, if it has yet to claim, looks here
+        (legacy / LEGACY_CANCEL).write_text("")
+    pid = _live_pid(workdir)
     if pid is None:
         return
     try:
@@ -198,9 +228,9 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _live_pid(control: Path) -> int | None:
+def _live_pid(workdir: Path) -> int | None:
     """The wrapper's pid if that very process is still alive."""
-    return _alive(_read(control / "pid"), control.parent)
+    return _alive(_claim_text(workdir), workdir)
 
 
 def _alive(pid_line: str | None, workdir: Path) -> int | None:
