@@ -24,9 +24,17 @@
     python bench/bench_overhead.py [--rounds N] [--chain-repeats K] [--folder DIR]
 
 Every attempt of a local task creates its folders and files (``tasks/<task>/attempts/<id>/``,
-``manifest.json``, ``config_snapshot/``, the job's pid, logs and exit code): on a disk where
+``manifest.json``, ``config_snapshot/``, the job's claim, logs and exit code): on a disk where
 creating a file costs a millisecond that dominates, so ``--folder /dev/shm`` measures the same
 workload with file creation nearly free.
+
+Nothing any round makes is deleted before the end. On ext4 without a journal, creating a file
+skips every free inode of its group deleted in the last minute (five while the inode table is
+not yet written back), one lookup each: a folder of thousands of files deleted between rounds
+would make every later creation pay for it, and so weigh on whichever framework creates
+files. The cost of one creation is measured before and after the rounds and printed; start the
+bench a few minutes after deleting many files (a test suite's temporary folders, an earlier
+run of this bench).
 
 Parsl and Snakemake are pinned in bench/requirements.txt; a framework that is not installed
 is reported as missing and left out of the comparison. Every process may write bytecode caches
@@ -38,7 +46,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -144,22 +151,18 @@ def matterstack_loop(folder: Path, tasks: int, chain: bool) -> float:
     status = json.loads(subprocess.run([*matterstack("status"), run_id, "--json", *option], cwd=folder,
                                        env=CHILD_ENV, capture_output=True, text=True, check=True).stdout)
     assert status["status"] == "COMPLETED" and status["tasks"] == {"COMPLETED": tasks}, status
-    return seconds  # the run's files stay until the end: deleting them slows the next round
+    return seconds  # the run's files stay until the end (see the module docstring)
 
 
 def parsl_run(folder: Path) -> float:
     script = folder / "parsl_true.py"
     script.write_text(PARSL_SCRIPT)
-    runinfo = folder / "parsl_runinfo"
-    seconds = run([sys.executable, str(script), str(TASKS), str(runinfo)], folder)
-    shutil.rmtree(runinfo, ignore_errors=True)
-    return seconds
+    runinfo = Path(tempfile.mkdtemp(prefix="parsl_runinfo-", dir=folder))
+    return run([sys.executable, str(script), str(TASKS), str(runinfo)], folder)
 
 
 def snakemake_run(folder: Path) -> float:
-    work = folder / "snakemake"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
+    work = Path(tempfile.mkdtemp(prefix="snakemake-", dir=folder))
     (work / "Snakefile").write_text(SNAKEFILE.format(tasks=TASKS))
     return run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "all"], work)
 
