@@ -1,7 +1,8 @@
 """Per-task orchestration overhead against Parsl and Snakemake, and latency per dependency level.
 
 1. One workload, 1,000 independent tasks whose command is ``true``, run to the end by three
-   whole processes, interleaved, each timed from start to exit:
+   whole processes, each timed from start to exit (MatterStack and Parsl interleaved,
+   Snakemake after them):
    - MatterStack: one ``matterstack loop <run>`` of a workspace created in a temporary
      folder (the run is made first with ``matterstack init``, untimed; the local operator,
      its default settings: no concurrency cap);
@@ -29,12 +30,15 @@ creating a file costs a millisecond that dominates, so ``--folder /dev/shm`` mea
 workload with file creation nearly free.
 
 Nothing any round makes is deleted before the end. On ext4 without a journal, creating a file
-skips every free inode of its group deleted in the last minute (five while the inode table is
+skips every free inode of its group deleted in the last minute (six while the inode table is
 not yet written back), one lookup each: a folder of thousands of files deleted between rounds
 would make every later creation pay for it, and so weigh on whichever framework creates
-files. The cost of one creation is measured before and after the rounds and printed; start the
-bench a few minutes after deleting many files (a test suite's temporary folders, an earlier
-run of this bench).
+files. Snakemake deletes three files per job as it goes (its incomplete-output marker and the
+scheduler's ``.mps``/``.sol`` files), so its rounds run after the interleaved MatterStack and
+Parsl rounds; at 20 times their cost, interleaving it would tell nothing more. The cost of one
+creation is measured before and after the interleaved rounds and printed; start the bench a few
+minutes after deleting many files (a test suite's temporary folders, an earlier run of this
+bench).
 
 Parsl and Snakemake are pinned in bench/requirements.txt; a framework that is not installed
 is reported as missing and left out of the comparison. Every process may write bytecode caches
@@ -57,6 +61,9 @@ from pathlib import Path
 TASKS = 1000
 CHAIN = 100
 TARGET_LEVEL_MS = 5.0
+SNAKEMAKE = "Snakemake shell, --cores 2"
+DELETING_PEERS = {SNAKEMAKE}
+"""Peers that delete files as they go, run after the interleaved rounds (see the docstring)."""
 
 CAMPAIGN = '''\
 from matterstack import Campaign, Task, Workflow
@@ -120,9 +127,10 @@ CHILD_ENV = {name: value for name, value in os.environ.items() if name != "PYTHO
 def run(command: list[str], cwd: Path) -> float:
     """Seconds ``command`` takes, start to exit; raises with its output if it fails.
 
-    The disk is synced first, so that what earlier rounds wrote or deleted is not paid for
-    by this one (on this machine's ext4, mounted with ``discard``, deleting the 12,000 files
-    of a 1,000-task run made each following run slower, 2.5 s up to 6 s in four rounds)."""
+    The disk is synced first, so that what earlier rounds wrote is not written back during
+    this one (and, on ext4 without a journal, a deleted inode whose table block is still
+    unwritten counts as recently deleted for six minutes instead of one: see the module
+    docstring)."""
     os.sync()
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=CHILD_ENV, capture_output=True, text=True)
@@ -202,7 +210,7 @@ def main() -> None:
                         help="where the runs and the peers' files go (default: the temporary folder); e.g."
                              " /dev/shm to tell the disk's cost of creating files from the orchestration's own")
     options = parser.parse_args()
-    peers = {"Parsl bash_app, threads": ("parsl", parsl_run), "Snakemake shell, --cores 2": ("snakemake", snakemake_run)}
+    peers = {"Parsl bash_app, threads": ("parsl", parsl_run), SNAKEMAKE: ("snakemake", snakemake_run)}
     missing = [name for name, (module, _) in peers.items() if not installed(module)]
     peers = {name: peer for name, peer in peers.items() if name not in missing}
     samples: dict[str, list[float]] = {"MatterStack loop": [], **{name: [] for name in peers}}
@@ -212,15 +220,19 @@ def main() -> None:
         folder = Path(name)
         env_note = f"{os.cpu_count()} cores, python {sys.version.split()[0]}, files in {folder.parent}"
         creations = [creation_ms(folder)]
+        interleaved = {name: peer for name, peer in peers.items() if name not in DELETING_PEERS}
         for _ in range(options.rounds):
             samples["MatterStack loop"].append(matterstack_loop(folder, TASKS, chain=False))
-            for peer, (_, action) in peers.items():
+            for peer, (_, action) in interleaved.items():
                 samples[peer].append(action(folder))
             for _ in range(options.chain_repeats):
                 for length in chain_samples:
                     chain_samples[length].append(matterstack_loop(folder, length, chain=True))
             true_ms.append(true_once_ms())
         creations.append(creation_ms(folder))
+        for peer, (_, action) in peers.items():
+            if peer not in interleaved:
+                samples[peer].extend(action(folder) for _ in range(options.rounds))
     per_task = {name: statistics.median(values) / TASKS * 1000 for name, values in samples.items()}
     print(f"per-task overhead, {TASKS} independent `true` tasks, whole processes, median of {options.rounds} ({env_note})")
     for name, ms in per_task.items():
