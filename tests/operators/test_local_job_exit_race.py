@@ -17,7 +17,7 @@ def test_an_exit_code_finished_just_as_its_wrapper_ended_is_read_not_taken_for_l
 
     # and a wrapper that writes "0\n" and exits right after observe first read the file
     # (a fake: the race lasts microseconds, so a real wrapper cannot be made to hit it)
-    def wrapper_finishes_meanwhile(workdir: Path):
+    def wrapper_finishes_meanwhile(job_dir: Path):
         exit_file.write_text("0\n")
         return None  # gone: a zombie, or reaped
 
