@@ -128,15 +128,12 @@ def was_launched(workdir: Path) -> bool:
 def _claim_text(workdir: Path) -> str | None:
     """The claim's text: the wrapper's pid line, ``""`` while it is being written, None while
     the job is not claimed. Read once: it may be written at any moment."""
-    claim = os.path.join(workdir, CLAIM)
+    claim = workdir / CLAIM
     try:
-        with open(claim) as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
+        return _read(claim)
     except IsADirectoryError:  # a job started by an earlier version
-        text = _read(Path(claim, LEGACY_PID))
-        if text is None and os.path.exists(os.path.join(claim, LEGACY_CLAIM)):
+        text = _read(claim / LEGACY_PID)
+        if text is None and (claim / LEGACY_CLAIM).exists():
             return ""
         return text
 
