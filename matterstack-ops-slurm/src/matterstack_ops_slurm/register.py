@@ -51,6 +51,7 @@ class SlurmBackendSettings:
     accounting: str = setting(
         "auto", help="where finished jobs are looked up: auto (asked from scontrol show config), slurmdbd (sacct), jobcomp (sacct -c) or none"
     )
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
 
 
 @attrs.frozen
@@ -58,6 +59,7 @@ class HpcYamlBackendSettings:
     """Backend ``hpc_yaml``: a legacy MatterStack cluster file, read as a slurm backend."""
 
     path: str = setting(help="the legacy cluster YAML file (absolute, or relative to the current folder)")
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
 
 
 @hookimpl

@@ -38,6 +38,7 @@ class LocalBackendSettings:
     """Settings of the ``local`` compute backend."""
 
     workspace_root: str | None = setting(None, help="folder under which job work directories are made (default: the run directory)")
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
 
 
 @attrs.frozen
@@ -48,6 +49,7 @@ class ProfileBackendSettings:
     config: str | None = setting(
         None, help="a profiles file to read alone (default: matterstack.yaml walking up from the current folder, over ~/.matterstack/config.yaml)"
     )
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
 
 
 @hookimpl
