@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import attrs
 
-from matterstack.plugins import LazyFactory, hookimpl, setting
+from matterstack.plugins import LazyFactory, Scalar, hookimpl, pass_through, setting
+from matterstack_ops_slurm.sbatch_options import SBATCH_SPELLINGS, option_problem
 
 
 @attrs.frozen
@@ -26,18 +27,37 @@ class SshSettings:
 
 @attrs.frozen
 class SlurmDefaults:
-    """Job defaults; a task's own resources win over these."""
+    """Job defaults; a task's own resources win over these. Keys may be written in sbatch's
+    spelling (``cpus-per-task``, ``mem``, ``gres``) and any other long option sbatch documents
+    is passed through (see :mod:`matterstack_ops_slurm.sbatch_options`)."""
 
     partition: str | None = setting(None, help="sbatch --partition")
     account: str | None = setting(None, help="sbatch --account")
     qos: str | None = setting(None, help="sbatch --qos")
-    time: str | None = setting(None, help="sbatch --time, e.g. 02:00:00")
+    time: Scalar | None = setting(None, help="sbatch --time, e.g. 02:00:00 or 90 (minutes)")
     nodes: int | None = setting(None, help="sbatch --nodes")
     ntasks: int | None = setting(None, help="sbatch --ntasks")
-    cpus_per_task: int | None = setting(None, help="sbatch --cpus-per-task")
+    cpus_per_task: int | None = setting(None, help="sbatch --cpus-per-task", aliases=("cpus-per-task",))
     memory_gb: float | None = setting(None, help="sbatch --mem, in GB")
+    mem: Scalar | None = setting(None, help="sbatch --mem as sbatch takes it, e.g. 16G or 4000 (MB); the directive of memory_gb")
     gpus: int | None = setting(None, help="sbatch --gres=gpu:N")
+    gres: Scalar | None = setting(None, help="sbatch --gres as sbatch takes it, e.g. gpu:a100:2; the directive of gpus")
     modules: list[str] = setting(factory=list, help="lines run before the command, e.g. 'module load vasp'")
+    options: dict[str, Scalar] = pass_through(
+        help="any other long option sbatch documents, by its name (mail-user or mail_user): #SBATCH --NAME=VALUE; true sets a flag",
+        spellings=SBATCH_SPELLINGS, hint="or any long option sbatch documents (e.g. constraint, mail-user, exclusive)")
+
+    def __attrs_post_init__(self):
+        for ours, theirs in (("memory_gb", "mem"), ("gpus", "gres")):
+            if getattr(self, ours) is not None and getattr(self, theirs) is not None:
+                raise ValueError(f"{ours} and {theirs} are the same sbatch directive: give one of them")
+        for name in ("time", "mem", "gres"):
+            if isinstance(getattr(self, name), bool):
+                raise ValueError(f"sbatch --{name} takes a value, found {str(getattr(self, name)).lower()}")
+        for name, value in self.options.items():
+            problem = option_problem(name, value)
+            if problem is not None:
+                raise ValueError(problem)
 
 
 @attrs.frozen

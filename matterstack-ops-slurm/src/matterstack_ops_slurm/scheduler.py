@@ -19,6 +19,7 @@ from matterstack.core.status import AttemptStatus
 from matterstack.errors import PermanentOperatorError
 from matterstack.plugins.interfaces import JobObservation, JobSpec
 from matterstack_ops_slurm.register import SlurmDefaults
+from matterstack_ops_slurm.sbatch_options import is_directive_word
 
 CONTROL_DIR = ".matterstack"
 SCRIPT = f"{CONTROL_DIR}/submit.sh"
@@ -27,7 +28,6 @@ JOB_ID_FILE = f"{CONTROL_DIR}/job_id"
 # How far back sacct looks for jobs that squeue has forgotten.
 SACCT_WINDOW = "now-30days"
 
-_WORD = re.compile(r"[A-Za-z0-9_.:,+=@/%-]+\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 QUEUED = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "CONFIGURING"}
@@ -81,7 +81,7 @@ def is_transient(text: str) -> bool:
 
 def _word(name: str, value: object) -> str:
     text = str(value)
-    if not _WORD.match(text):
+    if not is_directive_word(text):
         raise PermanentOperatorError(f"Slurm {name} {text!r} has characters sbatch cannot take in a directive",
                                      fix=f"use letters, digits and _ . : , + = @ / % - in {name}")
     return shlex.quote(text)
@@ -92,19 +92,22 @@ def memory(gb: float) -> str:
     return f"{int(gb)}G" if float(gb).is_integer() else f"{math.ceil(gb * 1024)}M"
 
 
-def directives(job: JobSpec, defaults: SlurmDefaults) -> list[tuple[str, str]]:
-    """The sbatch options of ``job``: task resources win over the backend defaults."""
+def directives(job: JobSpec, defaults: SlurmDefaults) -> list[tuple[str, object]]:
+    """The sbatch options of ``job``: task resources win over the backend defaults, then the
+    block's other sbatch options (``True``: a bare flag)."""
     cores = job.cores if job.cores is not None else defaults.cpus_per_task
-    mem = job.memory_gb if job.memory_gb is not None else defaults.memory_gb
-    gpus = job.gpus if job.gpus is not None else defaults.gpus
     time = str(job.time_limit_minutes) if job.time_limit_minutes is not None else defaults.time
+    memory_gb = job.memory_gb if job.memory_gb is not None else defaults.memory_gb
+    mem = defaults.mem if memory_gb is None else (memory(memory_gb) if memory_gb else None)
+    gpus = job.gpus if job.gpus is not None else defaults.gpus
+    gres = f"gpu:{gpus}" if gpus else (defaults.gres if job.gpus is None else None)
     wanted = [
         ("job-name", job.token), ("partition", defaults.partition), ("account", defaults.account),
         ("qos", defaults.qos), ("time", time), ("nodes", defaults.nodes), ("ntasks", defaults.ntasks),
-        ("cpus-per-task", cores), ("mem", memory(mem) if mem else None),
-        ("gres", f"gpu:{gpus}" if gpus else None),
+        ("cpus-per-task", cores), ("mem", mem), ("gres", gres),
         ("output", f"{CONTROL_DIR}/slurm-%j.out"),
     ]
+    wanted += sorted((name, value) for name, value in defaults.options.items() if value is not False)
     return [(name, value) for name, value in wanted if value is not None]
 
 
@@ -113,7 +116,7 @@ def submit_script(job: JobSpec, defaults: SlurmDefaults) -> str:
     command with its output in ``stdout.log``/``stderr.log`` and records its exit code."""
     lines = ["#!/bin/bash"]
     for name, value in directives(job, defaults):
-        lines.append(f"#SBATCH --{name}={_word(name, value)}")
+        lines.append(f"#SBATCH --{name}" if value is True else f"#SBATCH --{name}={_word(name, value)}")
     lines.append(f"# MatterStack attempt {job.token}")
     lines += [line for line in defaults.modules]
     for name, value in sorted(job.env.items()):

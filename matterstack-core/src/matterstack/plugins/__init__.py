@@ -18,7 +18,8 @@ _EXPORTS = {
     "matterstack.plugins.hookspecs": ("hookimpl", "hookspec"),
     "matterstack.plugins.host": ("DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "PluginHost", "get_plugin_host", "reset_plugin_host"),
     "matterstack.plugins.registry": ("LazyFactory", "PluginInfo", "PluginProblem", "Registration", "Registry"),
-    "matterstack.plugins.settings": ("NoSettings", "setting", "structure_settings"),
+    "matterstack.plugins.settings": ("NoSettings", "Scalar", "setting", "structure_settings"),
+    "matterstack.plugins.settings_keys": ("ANY_KEY", "SettingsNote", "pass_through"),
     "matterstack.plugins.catalog": ("install_hint",),
     "matterstack.plugins.interfaces": (
         "AttemptContext",

@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from matterstack.errors import ConfigError
+from matterstack.plugins.settings_keys import known_keys, normalize_keys, unknown_key_fix
 
 _TYPE_NAMES = {
     bool: "a boolean",
@@ -29,10 +30,16 @@ _TYPE_NAMES = {
 }
 
 
-def setting(default: Any = attrs.NOTHING, *, help: str, env: str | None = None, factory: Any = None) -> Any:
-    """A settings field: its default (none: required), one line of ``help``, and optionally the
-    environment variable ``env`` that supplies the value when the block leaves it out."""
-    metadata = {"help": help, "env": env}
+Scalar = typing.Union[str, int, float, bool]
+"""The type of a setting written as any single YAML value (a string, number or boolean)."""
+
+
+def setting(default: Any = attrs.NOTHING, *, help: str, env: str | None = None, factory: Any = None,
+            aliases: tuple[str, ...] = ()) -> Any:
+    """A settings field: its default (none: required), one line of ``help``, optionally the
+    environment variable ``env`` that supplies the value when the block leaves it out, and the
+    ``aliases`` (0.2.x spellings) read as this field, with a note."""
+    metadata = {"help": help, "env": env, "aliases": tuple(aliases)}
     if factory is not None:
         return attrs.field(factory=factory, metadata=metadata)
     return attrs.field(default=default, metadata=metadata)
@@ -87,6 +94,12 @@ def _structure_float(value: Any, _: type) -> float:
     raise _expected("a number", value)
 
 
+def _structure_scalar(value: Any, _: type) -> Any:
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    raise _expected("a single value (a string, number or boolean)", value)
+
+
 _BOOLEAN_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -111,6 +124,7 @@ def _converter():
     converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
     for kind, hook in ((str, _structure_str), (int, _structure_int), (float, _structure_float), (bool, _structure_bool)):
         converter.register_structure_hook(kind, hook)
+    converter.register_structure_hook_func(lambda t: t in (Scalar, typing.Optional[Scalar]), _structure_scalar)
 
     def each(items, type_):
         """Structure ``(index, value, type)`` triples, gathering every failure like cattrs does."""
@@ -177,20 +191,24 @@ def _problems(exc: BaseException, path: tuple) -> list[tuple[tuple, str, str | N
     )
 
     if isinstance(exc, ForbiddenExtraKeysError):
-        known = ", ".join(f.name for f in attrs.fields(exc.cl)) or "none"
-        return [(path + (str(key),), "unknown key", f"remove it; known keys: {known}") for key in sorted(exc.extra_fields, key=str)]
+        names = [f.name for f in attrs.fields(exc.cl)]
+        return [(path + (str(key),), "unknown key", unknown_key_fix(str(key), known_keys(exc.cl), names))
+                for key in sorted(exc.extra_fields, key=str)]
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         with_notes, without_notes = exc.group_exceptions()
         found = []
+        gathering = {f.name for f in attrs.fields(exc.cl) if "pass_through" in f.metadata} \
+            if isinstance(exc, ClassValidationError) and attrs.has(exc.cl) else set()
         for sub, sub_note in with_notes:
             step = sub_note.name if isinstance(sub_note, AttributeValidationNote) else sub_note.index
-            found += _problems(sub, path + (step,))
+            # a pass-through field has no key of its own: its keys sit in the block itself
+            found += _problems(sub, path if step in gathering else path + (step,))
         for sub in without_notes:
             found += _problems(sub, path)
         return found
     if isinstance(exc, KeyError):
         return [(path, "required key is missing", "add it")]
-    if isinstance(exc, _Mismatch):
+    if isinstance(exc, (_Mismatch, ValueError)):
         return [(path, str(exc), None)]
     return [(path, f"invalid value ({type(exc).__name__}: {exc})", None)]
 
@@ -202,19 +220,23 @@ def _key_path(where: str, path: tuple) -> str:
     return text
 
 
-def structure_settings(cls: type, data: Any, *, where: str, environ: Mapping[str, str] | None = None) -> Any:
+def structure_settings(cls: type, data: Any, *, where: str, environ: Mapping[str, str] | None = None,
+                       notes: list | None = None, lenient: bool = False) -> Any:
     """Build ``cls`` from the block ``data`` found at key path ``where``.
 
     A field left out of the block takes its ``env`` variable from ``environ`` (default
-    ``os.environ``) when it names one and it is set. Raises one :class:`ConfigError`
-    (``<where>.<key path>: expected ..., found ...``) for the first problem, counting the rest.
+    ``os.environ``) when it names one and it is set. Old spellings and pass-through keys are
+    read as :mod:`~matterstack.plugins.settings_keys` says, adding a note to ``notes`` for
+    each; ``lenient`` (a file written by 0.2.x) turns unknown keys into warnings. Raises one
+    :class:`ConfigError` (``<where>.<key path>: expected ..., found ...``) for the first
+    problem, counting the rest; a validator's ``ValueError`` reads as its message.
     """
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"expected a mapping, found {describe_value(data)}", where=where)
     environ = os.environ if environ is None else environ
-    data = dict(data)
+    data = dict(normalize_keys(cls, data, where=where, notes=notes, lenient=lenient))
     for field in attrs.fields(cls):
         variable = field.metadata.get("env")
         if field.name not in data and variable and variable in environ:
