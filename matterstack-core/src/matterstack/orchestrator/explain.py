@@ -3,13 +3,18 @@ words, and since when."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import attrs
 
 from matterstack.core.records import utc_now
 from matterstack.core.status import RunStatus, TaskStatus
 from matterstack.errors import MatterStackError
+from matterstack.core.operator_key import route_new_task
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import attempt_key
+from matterstack.orchestrator.schedule import key_limit, untagged_key
 from matterstack.orchestrator.tickstate import TickState
 from matterstack.wiring.summary import render_summary, wiring_summary
 
@@ -58,7 +63,9 @@ def explain(handle: RunHandle, store, registry) -> Explanation:
     state = TickState(handle=handle, store=store, registry=registry)
     statuses = store.task_statuses()
     frontier = []
-    active = {a.task_id: a for a in store.active_attempts()}
+    active_attempts = store.active_attempts()
+    active = {a.task_id: a for a in active_attempts}
+    slots = _Slots(registry, read_legacy_config(handle.root_path), active_attempts)
     for task_id, status in statuses.items():
         status = TaskStatus(status)
         if status.is_terminal:
@@ -75,7 +82,7 @@ def explain(handle: RunHandle, store, registry) -> Explanation:
         elif run.status == RunStatus.PAUSED:
             waits = "the run is paused (`matterstack resume` to start it)"
         else:
-            waits = "ready: starts on the next tick when its operator has a free slot"
+            waits = slots.why_ready_task_waits(task)
         frontier.append(Waiting(task_id, status.value, waits))
     recent = store.run_notes()[-RECENT_NOTES:]
     notes = tuple(f"{n.at.isoformat()}: {n.text}" for n in recent) + tuple(_contact_notes(store))
@@ -98,6 +105,35 @@ def _explain_attempt(state: TickState, attempt, status: TaskStatus) -> Waiting:
     if since is not None:
         words = f"{words} (for {_age(since)})"
     return Waiting(attempt.task_id, status.value, words, key, since_text)
+
+
+class _Slots:
+    """What a ready task waits for: a free slot under the cap of its operator key (or the
+    run's global cap), or nothing but the next tick."""
+
+    def __init__(self, registry, legacy, active_attempts):
+        self.registry = registry
+        self.legacy = legacy
+        self.per_key = Counter(attempt_key(a) for a in active_attempts)
+        self.total = len(active_attempts)
+
+    def why_ready_task_waits(self, task) -> str:
+        wiring = self.registry.wiring
+        if wiring.max_concurrent is not None and self.total >= wiring.max_concurrent:
+            return (f"a free slot: {self.total} active attempts in the run, "
+                    f"operators.yaml defaults.max_concurrent {wiring.max_concurrent}")
+        try:
+            routed = route_new_task(task, untagged_key(wiring, self.legacy))
+        except MatterStackError as exc:
+            return f"its next tick, which will refuse it: {exc.one_line()}"
+        if routed.source == "default" and self.legacy is not None and self.legacy.simulates:
+            return f"its next tick, which marks it COMPLETED without running it ({self.legacy.simulation_reason()})"
+        if not self.registry.has(routed.key):
+            return f"its next tick, which will refuse it: {self.registry.missing_key_reason(routed.key)}"
+        limit, why = key_limit(self.registry, self.legacy, routed.key)
+        if limit is not None and self.per_key[routed.key] >= limit:
+            return f"a free slot: {self.per_key[routed.key]} active attempts on {routed.key}, {why} {limit}"
+        return f"ready: starts on the next tick on {routed.key}"
 
 
 def _contact_notes(store):

@@ -12,11 +12,12 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 
-from matterstack.core.operator_key import OPERATOR_ENV_VAR, route_new_task
+from matterstack.core.operator_key import OPERATOR_ENV_VAR, RoutedOperatorKey, route_new_task
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.tickstate import TickState
 
@@ -50,29 +51,36 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
     ``active`` counts the attempts already active by operator key
     (:meth:`~matterstack.store.StateStore.active_attempt_counts`). Attempts that cannot run
     anywhere (bad or unknown key) are recorded FAILED_INIT with the reason, in the same
-    transaction.
+    transaction. A task naming no operator in a run whose 0.2.x ``config.json`` says
+    Simulation is marked COMPLETED without an attempt, as 0.2.x did.
     """
     wiring = state.registry.wiring
+    legacy = state.legacy
+    default = untagged_key(wiring, legacy)
     per_key = Counter(active)
     total = sum(active.values())
     indexes = state.store.next_attempt_indexes([task.task_id for task in tasks]) if tasks else {}
-    routes: dict[tuple, str] = {}  # the routing inputs a task has → the key they give
-    created, refused = [], []
+    routes: dict[tuple, RoutedOperatorKey] = {}  # the routing inputs a task has → where they lead
+    created, refused, simulated = [], [], []
     for task in tasks:
         if wiring.max_concurrent is not None and total >= wiring.max_concurrent:
             break
         route = (task.operator_key, task.env.get(OPERATOR_ENV_VAR), task.default_operator_key)
-        key = routes.get(route)
-        if key is None:
+        routed = routes.get(route)
+        if routed is None:
             try:
-                key = routes[route] = route_new_task(task, wiring.default_operator).key
+                routed = routes[route] = route_new_task(task, default)
             except MatterStackError as exc:
                 refused.append(_new_attempt(state, task, indexes, None, exc.one_line()))
                 continue
+        if routed.source == "default" and legacy is not None and legacy.simulates:
+            simulated.append(task.task_id)
+            continue
+        key = routed.key
         if not state.registry.has(key):
             refused.append(_new_attempt(state, task, indexes, key, state.registry.missing_key_reason(key)))
             continue
-        limit = state.registry.max_concurrent(key)
+        limit, _ = key_limit(state.registry, legacy, key)
         if limit is not None and per_key[key] >= limit:
             continue
         per_key[key] += 1
@@ -86,7 +94,39 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
         for attempt, reason in refused:
             state.transition(attempt, AttemptStatus.FAILED_INIT, reason)
         state.commit(state.registry.host)
+    if simulated:
+        _simulate(state, simulated)
     return created
+
+
+def untagged_key(wiring, legacy: LegacyRunConfig | None) -> str:
+    """Where a task naming no operator goes: the run's 0.2.x ``config.json`` execution_mode
+    when it has one that names a key, else the wiring's default."""
+    if legacy is not None and legacy.untagged_key is not None:
+        return legacy.untagged_key
+    return wiring.default_operator
+
+
+def key_limit(registry, legacy: LegacyRunConfig | None, key: str) -> tuple[int | None, str]:
+    """The most attempts of ``key`` active at once, and where that cap comes from:
+    operators.yaml's ``max_concurrent``, else the run's 0.2.x ``config.json``; (None, "")
+    when neither caps it."""
+    limit = registry.max_concurrent(key)
+    if limit is not None:
+        return limit, f"operators.yaml max_concurrent of {key}"
+    if legacy is not None:
+        return legacy.max_jobs_per_key, legacy.cap_reason()
+    return None, ""
+
+
+def _simulate(state: TickState, task_ids: list[str]) -> None:
+    """Complete tasks without running them, with the reason in their events and a run note."""
+    reason = state.legacy.simulation_reason()
+    state.store.set_task_statuses([(task_id, TaskStatus.COMPLETED, reason) for task_id in task_ids])
+    text = f"{', '.join(task_ids)}: {reason}"
+    state.store.record_run_note(text, at=state.now)
+    state.note(text)
+    state.finished += len(task_ids)
 
 
 def _new_attempt(state: TickState, task, indexes: dict[str, int], key: str | None, refusal: str | None):
@@ -151,11 +191,9 @@ def _record_submission(state: TickState, key: str, attempt: Attempt, outcome) ->
         state.transition(attempt, AttemptStatus.FAILED_INIT, outcome.one_line())
         return
     data = {**attempt.operator_data, **dict(outcome.operator_data)}
-    state.transition(
-        attempt,
-        AttemptStatus(outcome.status),
-        outcome.reason or f"submitted to {key}",
-        external_id=outcome.external_id,
-        operator_data=data,
-    )
+    status = AttemptStatus(outcome.status)
+    reason = outcome.reason or f"submitted to {key}"
+    state.transition(attempt, status, reason, external_id=outcome.external_id, operator_data=data)
     state.submitted += 1
+    if status.is_terminal:  # finished without running anywhere (a dry run): say so in explain
+        state.store.record_run_note(f"{attempt.task_id}: {reason}", at=state.now)

@@ -18,6 +18,7 @@ from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.errors import MatterStackError
 from matterstack.atomic_write import write_atomic
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import poll_active, reconcile_created
 from matterstack.orchestrator.planning import campaign_results, check_workflow
 from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created
@@ -41,6 +42,7 @@ PENDING_STATE_FILE = "campaign_state.pending.json"
 
 def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     """Run one tick on an open store whose run lock the caller holds."""
+    legacy = read_legacy_config(handle.root_path)  # first: a bad file stops the tick before any write
     run = store.get_run()
     settle_campaign_state(handle, store)
     if run.status.is_terminal:
@@ -51,7 +53,7 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     if status == RunStatus.PENDING:
         store.set_run_status(RunStatus.RUNNING, "first tick")
         status = RunStatus.RUNNING
-    state = TickState(handle=handle, store=store, registry=registry)
+    state = TickState(handle=handle, store=store, registry=registry, legacy=legacy)
     host = registry.host
 
     active = store.active_attempts()

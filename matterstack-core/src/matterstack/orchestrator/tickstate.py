@@ -26,6 +26,7 @@ class TickState:
     handle: RunHandle
     store: object
     registry: object
+    legacy: Any = None  # the run's 0.2.x config.json (LegacyRunConfig), if it has one
     now: datetime = attrs.field(factory=utc_now)
     notes: list[str] = attrs.field(factory=list)
     pending: list = attrs.field(factory=list)
