@@ -7,13 +7,20 @@ attempt token; ``poll`` asks the backend about all of the instance's jobs at onc
 ``collect`` brings the outputs into the attempt directory (honouring ``download_patterns``)
 and records each file's sha256. Exit code 0 → COMPLETED; anything else → FAILED with the
 exit code and the tail of stderr in the reason.
+
+An instance whose backend block says ``dry_run: true`` (0.2.x: print the command instead of
+running it) prepares as usual, then ``submit`` writes the command it would run to
+``dry_run.json`` in the attempt directory and completes the attempt at once; the backend is
+never asked to run anything. Every backend type gets this from here.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+from matterstack.atomic_write import write_atomic
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import TransientOperatorError
 from matterstack.plugins.interfaces import (
@@ -27,6 +34,9 @@ from matterstack.plugins.interfaces import (
 from matterstack.operators.staging import list_outputs, sha256_file, stage_files, write_manifest
 
 STDERR_TAIL_LINES = 5
+DRY_RUN_FILE = "dry_run.json"
+"""What a dry-run attempt would have run, in its attempt directory."""
+REASON_COMMAND_CHARS = 200
 
 
 def stderr_tail(folder: Path, lines: int = STDERR_TAIL_LINES) -> str:
@@ -42,6 +52,8 @@ class ComputeOperator(Operator):
     """Runs compute attempts through one backend (``self.backend``)."""
 
     backend = None
+    dry_run = False
+    """From the backend block's ``dry_run``: record each attempt's command, run nothing."""
 
     def job_spec(self, attempt: AttemptContext) -> JobSpec:
         task = attempt.task
@@ -64,9 +76,29 @@ class ComputeOperator(Operator):
                        token=attempt.attempt_id, hashes=hashes)
 
     def submit(self, attempt: AttemptContext) -> SubmitResult:
+        if self.dry_run:
+            return self._record_dry_run(attempt)
         job_id = self.backend.submit(self.job_spec(attempt))
         return SubmitResult(external_id=job_id, status=AttemptStatus.SUBMITTED,
                             reason=f"job {job_id} submitted to {self.key}")
+
+    def _record_dry_run(self, attempt: AttemptContext) -> SubmitResult:
+        spec = self.job_spec(attempt)
+        record = {"dry_run": True, "operator_key": self.key, "command": spec.command,
+                  "work_dir": str(attempt.attempt_dir), "env": spec.env, "cores": spec.cores,
+                  "memory_gb": spec.memory_gb, "gpus": spec.gpus, "time_limit_minutes": spec.time_limit_minutes}
+        path = attempt.attempt_dir / DRY_RUN_FILE
+        write_atomic(path, json.dumps(record, indent=2) + "\n")
+        shown = " ".join(spec.command.split())
+        if len(shown) > REASON_COMMAND_CHARS:
+            shown = shown[:REASON_COMMAND_CHARS] + "..."
+        return SubmitResult(
+            external_id=None, status=AttemptStatus.COMPLETED,
+            reason=f"dry run: would have run `{shown}` on {self.key}; nothing was executed (see {DRY_RUN_FILE})",
+            operator_data={"dry_run": True, "dry_run_command": spec.command,
+                           "output_files": {DRY_RUN_FILE: DRY_RUN_FILE},
+                           "output_sha256": {DRY_RUN_FILE: sha256_file(path)}},
+        )
 
     def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:
         by_job = {a.external_id: a for a in attempts if a.external_id}
@@ -87,6 +119,8 @@ class ComputeOperator(Operator):
         return out
 
     def reconcile(self, attempts: list[AttemptContext]) -> dict[str, Observation | None]:
+        if self.dry_run:  # nothing was ever handed to the backend: record the dry run again
+            return {a.attempt_id: None for a in attempts}
         found = self.backend.find_by_token([a.attempt_id for a in attempts])
         return {
             a.attempt_id: (Observation(AttemptStatus.SUBMITTED, external_id=found[a.attempt_id],

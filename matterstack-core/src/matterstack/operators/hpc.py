@@ -20,3 +20,4 @@ class HpcOperator(ComputeOperator):
             if registration.settings is not None else None
         )
         self.backend = registration.factory(backend_settings, context)
+        self.dry_run = bool(getattr(backend_settings, "dry_run", False))

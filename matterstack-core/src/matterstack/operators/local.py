@@ -5,6 +5,7 @@ from __future__ import annotations
 from matterstack.backends.local import LocalBackend
 from matterstack.operators.compute import ComputeOperator
 from matterstack.plugins.builtin import LocalBackendSettings
+from matterstack.plugins.settings import structure_settings
 
 
 class LocalOperator(ComputeOperator):
@@ -20,3 +21,7 @@ class LocalOperator(ComputeOperator):
     def __init__(self, key, settings, context):
         super().__init__(key, settings, context)
         self.backend = LocalBackend(LocalBackendSettings(), context)
+        block = getattr(settings, "backend", None)  # 0.2.x wrote {type: local, dry_run: ...} here
+        if block:
+            options = {name: value for name, value in block.items() if name != "type"}
+            self.dry_run = structure_settings(LocalBackendSettings, options, where=f"operators.{key}.backend").dry_run
