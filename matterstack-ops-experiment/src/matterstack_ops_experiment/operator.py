@@ -86,12 +86,13 @@ class ExperimentOperator(Operator):
         super().__init__(key, settings, context)
         self.exchange_dir: Path | None = None
         self.client: LabClient | None = None
-        if settings.exchange_dir and settings.api:
+        http = settings.api is not None and settings.api.base_url is not None
+        if settings.exchange_dir and http:
             raise ConfigError("exchange_dir and api exclude each other", where=f"operators.{key}",
                               fix="keep exchange_dir for a shared folder, or api for an HTTP lab")
         if settings.exchange_dir:
             self.exchange_dir = Path(settings.exchange_dir).expanduser().resolve()
-        if settings.api:
+        if http:
             if not settings.api.base_url.startswith(("http://", "https://")):
                 raise ConfigError(f"base_url must start with http:// or https://, found {settings.api.base_url!r}",
                                   where=f"operators.{key}.api.base_url")

@@ -6,17 +6,24 @@ the commands' module (typer only) when the command line starts, the agent when i
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
-from matterstack.plugins import LazyFactory, hookimpl, setting
+from matterstack.plugins import ANY_KEY, LazyFactory, hookimpl, pass_through, setting
 
 
 @attrs.frozen
 class LabApiSettings:
-    """The lab's HTTP endpoint. The token is read from the environment, never from the file."""
+    """The lab's HTTP endpoint. The token is read from the environment, never from the file.
 
-    base_url: str = setting(help="the lab API's base URL")
+    0.2.x took any mapping here and used none of it; so a block may carry keys of the site's
+    own, kept in ``site`` as written, and without ``base_url`` the lab is reached by files."""
+
+    base_url: str | None = setting(None, help="the lab API's base URL (absent: requests and results are files, as in 0.2.x)")
     token_env: str | None = setting(None, help="name of the environment variable holding the API token")
+    site: dict[str, Any] = pass_through(help="the site's own keys, kept as written for the lab's tools",
+                                        spellings=ANY_KEY, hint="")
 
 
 @attrs.frozen

@@ -5,7 +5,7 @@ the implementations are imported only when an operator or backend is built.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
@@ -20,7 +20,13 @@ MAX_CONCURRENT_HELP = "most attempts of this instance active at once (default: t
 class LocalKindSettings:
     """Settings of a ``local`` operator instance: run commands as processes on this machine."""
 
+    backend_types: ClassVar[tuple[str, ...]] = ("local",)
+    """0.2.x wrote ``backend: {type: local}`` under a local instance; no other type fits it."""
+
     max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+    backend: dict[str, Any] | None = setting(
+        None, help="0.2.x's {type: local, dry_run: ...}: always the local backend, so only its dry_run matters"
+    )
 
 
 @attrs.frozen

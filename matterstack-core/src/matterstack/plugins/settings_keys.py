@@ -116,9 +116,12 @@ def known_keys(cls: type) -> list[str]:
     return [*names, *aliases, *(spellings if isinstance(spellings, Mapping) else ())]
 
 
-def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, lenient: bool) -> Any:
+def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, lenient: bool,
+                   as_written: bool = False) -> Any:
     """``data`` with old spellings renamed, pass-through keys gathered and (``lenient``)
-    unknown keys dropped, for every nested settings block too. Values are left to cattrs."""
+    unknown keys dropped, for every nested settings block too. Values are left to cattrs.
+    ``as_written`` keeps every key as it was written and only drops the unknown ones: the
+    block a plugin will read again later, as the file said it minus what 0.2.x ignored."""
     if not isinstance(data, Mapping):
         return data
     names, aliases, extra, nested = _shape(cls)
@@ -126,6 +129,7 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
     out: dict = {}
     gathered: dict = {}
     written: dict[str, str] = {}
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str):
             out[key] = value
@@ -136,7 +140,7 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
             canonical, target = aliases[key], out
             _note(notes, "note", f"{where}.{key}", f"is the 0.2.x spelling of {canonical}")
         elif spellings == ANY_KEY or key in spellings:
-            canonical, target = (key if spellings == ANY_KEY else spellings[key]), gathered
+            canonical, target = (key if spellings == ANY_KEY else spellings[key]), (out if as_written else gathered)
         elif lenient:
             _note(notes, "warning", f"{where}.{key}", "is ignored: MatterStack 0.2.x ignored it too")
             continue
@@ -144,16 +148,20 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
             hint = extra.metadata["hint"] if extra is not None else ""
             raise ConfigError("unknown key", where=f"{where}.{key}",
                               fix=unknown_key_fix(key, known_keys(cls), names, hint))
-        if canonical in written and target[canonical] != value:
-            raise ConfigError(f"given twice, as {written[canonical]} and {key}, with different values",
-                              where=f"{where}.{key}", fix="keep one of the two spellings")
-        written.setdefault(canonical, key)
-        target[canonical] = value
+        if canonical in written:
+            if values[canonical] != value:
+                raise ConfigError(f"given twice, as {written[canonical]} and {key}, with different values",
+                                  where=f"{where}.{key}", fix="keep one of the two spellings")
+            continue
+        written[canonical], values[canonical] = key, value
+        target[key if as_written else canonical] = value
     if gathered:
         out[extra.name] = gathered
     for name, inner in nested.items():
-        if name in out:
-            out[name] = normalize_keys(inner, out[name], where=f"{where}.{name}", notes=notes, lenient=lenient)
+        key = written.get(name, name) if as_written else name
+        if key in out:
+            out[key] = normalize_keys(inner, out[key], where=f"{where}.{key}", notes=notes, lenient=lenient,
+                                      as_written=as_written)
     return out
 
 

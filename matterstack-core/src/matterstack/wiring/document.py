@@ -9,11 +9,17 @@ checked exactly like a built-in one. The rules of the document itself:
 - each key is a canonical ``kind.name`` and its ``kind`` equals the key's kind prefix; the kind
   is provided by an installed plugin;
 - ``max_concurrent`` (a positive integer) is accepted on every instance;
-- a kind takes a ``backend`` only when its settings class has a ``backend`` field; the block's
-  ``type`` (default ``local``) is provided by an installed plugin and the rest of the block is
-  validated by that backend's settings class; ``hpc_yaml`` only under kind ``hpc``.
+- a kind takes a ``backend`` only when its settings class has a ``backend`` field (and only
+  the types its ``backend_types`` names, when it names some); the block's ``type`` (default
+  ``local``) is provided by an installed plugin and the rest of the block is validated by that
+  backend's settings class; ``hpc_yaml`` only under kind ``hpc``.
 
-Every problem is one :class:`ConfigError` naming the file, the full key path and the fix.
+The original MatterStack's (0.2.x) dialect means what it meant there: ``max_concurrent_global``
+is read as ``max_concurrent`` and every instance may carry ``slug`` and ``operator_name`` (its
+names for the operator, informative only); old spellings add a note to ``notes``. Every other
+problem is one :class:`ConfigError` naming the file, the full key path and the fix (for an
+unknown key, the nearest known one). A snapshot written by 0.2.x is read ``lenient``: a key
+0.2.x ignored is a warning, not a refusal.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from matterstack.core.operator_key import parse_operator_key
 from matterstack.errors import ConfigError, PluginError
 from matterstack.orchestrator.registry import InstanceConfig, Wiring
 from matterstack.plugins.settings import describe_value, setting, structure_settings
+from matterstack.plugins.settings_keys import SettingsNote, normalize_keys, unknown_key_fix
 from matterstack.wiring.yamlfile import load_yaml_bytes, read_file_bytes
 
 DEFAULT_BACKEND_TYPE = "local"
@@ -47,7 +54,8 @@ class WiringDefaults:
     """The ``defaults`` block of operators.yaml."""
 
     operator: str | None = setting(None, help="routing default for tasks that name no key (a key under operators)")
-    max_concurrent: int | None = setting(None, help="global cap on active attempts per run")
+    max_concurrent: int | None = setting(None, help="global cap on active attempts per run",
+                                         aliases=("max_concurrent_global",))
 
 
 @attrs.frozen
@@ -57,38 +65,57 @@ class InstanceLimit:
     max_concurrent: int | None = setting(None, help="most attempts of this instance active at once")
 
 
-def load_operators_file(path: str | Path, host=None) -> Wiring:
+@attrs.frozen
+class LegacyNames:
+    """What 0.2.x let every instance be called: its evidence folder (``slug``) and the operator
+    type its attempts recorded (``operator_name``). MatterStack names operators by key; these
+    are kept for people and change nothing."""
+
+    slug: str | None = setting(None, help="0.2.x's folder name for the operator; informative only")
+    operator_name: str | None = setting(None, help="0.2.x's name for the operator (e.g. HPC); informative only")
+
+
+INSTANCE_KEYS = ("kind", "max_concurrent", *(field.name for field in attrs.fields(LegacyNames)))
+"""Keys every instance takes, whatever its kind's settings."""
+
+
+def load_operators_file(path: str | Path, host=None, *, notes: list[SettingsNote] | None = None,
+                        lenient: bool = False) -> Wiring:
     """The wiring in the operators.yaml at ``path``, validated against ``host``'s plugins
-    (default: the process's plugin host). Raises one :class:`ConfigError` for any problem."""
+    (default: the process's plugin host). Raises one :class:`ConfigError` for any problem;
+    appends a note per old spelling (and, ``lenient``, a warning per ignored key) to ``notes``."""
     path = Path(path)
     data = read_file_bytes(path, what="operators file", fix="give the path of an existing operators.yaml")
-    return load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
+    return load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()),
+                                notes=notes, lenient=lenient)
 
 
 def load_operators_bytes(data: bytes, *, filename: str, host=None, source: str | None = None,
-                         source_file: str | None = None) -> Wiring:
+                         source_file: str | None = None, notes: list[SettingsNote] | None = None,
+                         lenient: bool = False) -> Wiring:
     """The wiring in ``data`` (the bytes of an operators.yaml), reporting problems against
     ``filename``. ``source`` (default ``filename``) and ``source_file`` are recorded in the
-    wiring with the sha256 of ``data``."""
+    wiring with the sha256 of ``data``; ``notes`` and ``lenient`` as :func:`build_wiring`."""
     if host is None:
         from matterstack.plugins.host import get_plugin_host
 
         host = get_plugin_host()
     document = load_yaml_bytes(data, filename=filename)
     return build_wiring(document, host=host, filename=filename, source=source or filename,
-                        source_file=source_file, sha256=hashlib.sha256(data).hexdigest())
+                        source_file=source_file, sha256=hashlib.sha256(data).hexdigest(), notes=notes,
+                        lenient=lenient)
 
 
 def build_wiring(document: Any, *, host, filename: str, source: str, source_file: str | None = None,
-                 sha256: str | None = None) -> Wiring:
-    """Validate a parsed operators.yaml document and build its wiring."""
+                 sha256: str | None = None, notes: list[SettingsNote] | None = None, lenient: bool = False) -> Wiring:
+    """Validate a parsed operators.yaml document and build its wiring. Old spellings add a
+    note to ``notes``; ``lenient`` (a file 0.2.x wrote) makes an unknown key a warning there."""
     if not isinstance(document, Mapping):
         raise ConfigError(f"expected a mapping with an operators block, found {describe_value(document)}",
                           where=filename, fix=f"write {_EXAMPLE}")
     for key in document:
         if key not in TOP_LEVEL_KEYS:
-            raise ConfigError("unknown key", where=f"{filename}: {key}",
-                              fix=f"remove it; known keys: {', '.join(TOP_LEVEL_KEYS)}")
+            _unknown(str(key), where=f"{filename}: {key}", known=TOP_LEVEL_KEYS, notes=notes, lenient=lenient)
     if "operators" not in document:
         raise ConfigError("required key is missing", where=f"{filename}: operators", fix=f"add {_EXAMPLE}")
     operators = document["operators"]
@@ -98,10 +125,10 @@ def build_wiring(document: Any, *, host, filename: str, source: str, source_file
                           fix=f"write {_EXAMPLE}")
     instances = {}
     for key, block in operators.items():
-        instance = _instance(key, block, host=host, filename=filename)
+        instance = _instance(key, block, host=host, filename=filename, notes=notes, lenient=lenient)
         instances[instance.key] = instance
     defaults = structure_settings(WiringDefaults, document.get("defaults") or {}, where=f"{filename}: defaults",
-                                  environ={})
+                                  environ={}, notes=notes, lenient=lenient)
     _check_limit(defaults.max_concurrent, where=f"{filename}: defaults.max_concurrent")
     default_operator = "local.default"
     if defaults.operator is not None:
@@ -114,7 +141,16 @@ def build_wiring(document: Any, *, host, filename: str, source: str, source_file
                   source=source, source_file=source_file, sha256=sha256)
 
 
-def _instance(key_text: Any, block: Any, *, host, filename: str) -> InstanceConfig:
+def _unknown(key: str, *, where: str, known, notes: list | None, lenient: bool) -> None:
+    """An unknown key: a warning in a file 0.2.x wrote (it ignored such keys), else the error."""
+    if not lenient:
+        raise ConfigError("unknown key", where=where, fix=unknown_key_fix(key, known, known))
+    if notes is not None:
+        notes.append(SettingsNote("warning", where, "is ignored: MatterStack 0.2.x ignored it too"))
+
+
+def _instance(key_text: Any, block: Any, *, host, filename: str, notes: list | None = None,
+              lenient: bool = False) -> InstanceConfig:
     at = f"{filename}: operators.{key_text}" if isinstance(key_text, str) else f"{filename}: operators"
     key = parse_operator_key(key_text, where=at)
     if not isinstance(block, Mapping):
@@ -138,31 +174,43 @@ def _instance(key_text: Any, block: Any, *, host, filename: str) -> InstanceConf
     if "backend" in options and "backend" not in fields:
         raise ConfigError(f"kind {kind!r} takes no backend", where=f"{at}.backend",
                           fix="remove it; only kinds that run compute jobs (like hpc) take a backend")
-    known = {"kind", "max_concurrent", *fields}
-    for name in options:
+    known = sorted({*INSTANCE_KEYS, *fields})
+    for name in list(options):
         if name not in known:
-            raise ConfigError("unknown key", where=f"{at}.{name}", fix=f"remove it; known keys: {', '.join(sorted(known))}")
+            _unknown(str(name), where=f"{at}.{name}", known=known, notes=notes, lenient=lenient)
+            del options[name]
+    names = structure_settings(LegacyNames, {name: options.pop(name) for name in attrs.fields_dict(LegacyNames)
+                                             if name in options and name not in fields}, where=at, environ={})
+    for name, value in attrs.asdict(names).items():
+        if value is not None and notes is not None:
+            notes.append(SettingsNote("note", f"{at}.{name}", f"is 0.2.x's name for the operator ({value}); "
+                                      "MatterStack names operators by key, so it changes nothing"))
     limit = None
     if "max_concurrent" not in fields and "max_concurrent" in options:
         limit = structure_settings(InstanceLimit, {"max_concurrent": options.pop("max_concurrent")}, where=at,
                                    environ={}).max_concurrent
-    settings = structure_settings(registration.settings, options, where=at)
+    settings = structure_settings(registration.settings, options, where=at, notes=notes, lenient=lenient)
     if "max_concurrent" in fields:
         limit = settings.max_concurrent
     _check_limit(limit, where=f"{at}.max_concurrent")
     if "backend" in fields:
-        settings = attrs.evolve(settings, backend=_backend(settings.backend, kind=kind, host=host,
-                                                           where=f"{at}.backend"))
+        allowed = getattr(registration.settings, "backend_types", None)
+        settings = attrs.evolve(settings, backend=_backend(settings.backend, kind=kind, host=host, allowed=allowed,
+                                                           where=f"{at}.backend", notes=notes, lenient=lenient))
     return InstanceConfig(key=str(key), kind=kind, settings=settings, max_concurrent=limit)
 
 
-def _backend(block: Mapping | None, *, kind: str, host, where: str) -> dict:
+def _backend(block: Mapping | None, *, kind: str, host, where: str, allowed=None, notes: list | None = None,
+             lenient: bool = False) -> dict:
     """The backend block with its ``type`` filled in, validated by that backend's settings."""
     block = dict(block or {})
     backend_type = block.setdefault("type", DEFAULT_BACKEND_TYPE)
     if not isinstance(backend_type, str):
         raise ConfigError(f"expected a string, found {describe_value(backend_type)}", where=f"{where}.type",
                           fix="name a backend type, e.g. type: local or type: slurm")
+    if allowed is not None and backend_type not in allowed:
+        raise ConfigError(f"kind {kind!r} takes only backend type {' or '.join(allowed)}", where=f"{where}.type",
+                          fix=f"write type: {allowed[0]}, or make it an hpc.<name> instance for a {backend_type} backend")
     only = BACKEND_ONLY_FOR_KIND.get(backend_type)
     if only is not None and kind != only:
         raise ConfigError(f"backend type {backend_type!r} is only for kind {only!r}", where=f"{where}.type",
@@ -171,8 +219,12 @@ def _backend(block: Mapping | None, *, kind: str, host, where: str) -> dict:
         registration = host.compute_backends[backend_type]
     except PluginError as exc:
         raise ConfigError(exc.what, where=f"{where}.type", fix=exc.fix) from None
-    structure_settings(registration.settings, {k: v for k, v in block.items() if k != "type"}, where=where)
-    return block
+    options = {k: v for k, v in block.items() if k != "type"}
+    structure_settings(registration.settings, options, where=where, notes=notes, lenient=lenient)
+    # the backend reads the block again when it is built: hand it what the file said, minus
+    # the keys a lenient read warned about and dropped
+    kept = normalize_keys(registration.settings, options, where=where, notes=None, lenient=lenient, as_written=True)
+    return {"type": backend_type, **kept}
 
 
 def _check_limit(value: int | None, *, where: str) -> None:
