@@ -23,7 +23,8 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
     from matterstack.wiring.profiles import PROFILE_BACKEND_TYPE, resolve_profile
     from matterstack.wiring.summary import backend_root, instance_row
 
-    wiring = load_operators_file(path, host)
+    notes = []
+    wiring = load_operators_file(path, host, notes=notes)
     rows = []
     for instance in wiring.instances.values():
         row = instance_row(instance, host)
@@ -35,7 +36,8 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
             row["root"] = backend_root(profile.backend_type, profile.options, host)
         rows.append(row)
     return {"file": str(path), "sha256": wiring.sha256, "default_operator": wiring.default_operator,
-            "max_concurrent": wiring.max_concurrent, "instances": rows}
+            "max_concurrent": wiring.max_concurrent, "instances": rows,
+            "notes": [note.one_line() for note in notes]}
 
 
 def _cell(row: dict[str, Any], field: str) -> str:
@@ -71,6 +73,8 @@ def check(
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
     for line in table:
         typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
+    for note in report["notes"]:
+        typer.echo(note)
 
 
 def register(app: typer.Typer) -> None:

@@ -142,9 +142,22 @@ def snapshot_wiring(handle, *, host) -> Wiring | None:
     snapshot = run_dir / SNAPSHOT_RELPATH
     if not snapshot.is_file():
         return None
-    effective = (read_metadata(run_dir) or {}).get("effective") or {}
+    metadata = read_metadata(run_dir)
+    effective = (metadata or {}).get("effective") or {}
     return load_operators_bytes(snapshot.read_bytes(), filename=str(snapshot), host=host,
-                                source_file=effective.get("resolved_path"))
+                                source_file=effective.get("resolved_path"), lenient=written_by_original(metadata))
+
+
+def written_by_original(metadata: dict | None) -> bool:
+    """Whether a snapshot's ``metadata.json`` was written by MatterStack 0.2.x: the same
+    layout as ours but without our ``written_by`` mark. Such a snapshot is read leniently,
+    as 0.2.x read it: keys it ignored are warnings, not refusals."""
+    return metadata is not None and WRITTEN_BY_KEY not in metadata
+
+
+WRITTEN_BY_KEY = "written_by"
+WRITTEN_BY = "matterstack"
+"""The mark that tells this project's snapshot metadata from 0.2.x's, which has the same layout."""
 
 
 def read_metadata(run_dir: Path) -> dict | None:
@@ -193,6 +206,7 @@ def _write_metadata(handle, request: WiringRequest, *, force_override: bool) -> 
     cli = {**request.provenance["cli"], "force_wiring_override": bool(force_override)}
     payload = {
         "schema_version": 1,
+        WRITTEN_BY_KEY: WRITTEN_BY,
         "created_at_utc": (read_metadata(run_dir) or {}).get("created_at_utc") or now,
         "updated_at_utc": now,
         "effective": {
