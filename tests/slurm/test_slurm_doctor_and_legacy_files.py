@@ -116,10 +116,10 @@ def test_a_legacy_cluster_file_becomes_a_slurm_backend_that_runs_jobs(jobcomp_cl
 
 
 @pytest.mark.parametrize(("body", "message"), [
-    ("cluster: {paths: {remote_workspace: /x}, slurm: {partiton: dev}}", "curc.yaml: cluster.slurm.partiton: unknown key"),
+    ("cluster: {paths: {remote_workspace: /x}, slurm: {nodes: many}}", "curc.yaml: cluster.slurm.nodes: expected an integer"),
     ("cluster: {slurm: {partition: dev}}", "curc.yaml: cluster.paths: required key is missing"),
     ("cluster: {paths: {remote_workspace: /x}, ssh: {host: h, port: [22]}}", "curc.yaml: cluster.ssh.port: expected an integer"),
-    ("hosts: []", "curc.yaml: expected one top-level key, cluster"),
+    ("hosts: []", "curc.yaml: expected the top-level key cluster"),
     ("cluster: [unclosed", "curc.yaml: cannot read it"),
 ])
 def test_a_bad_legacy_cluster_file_is_one_error_naming_the_file_and_key(jobcomp_cluster, tmp_path, body, message):

@@ -9,7 +9,8 @@ The file looks like::
               modules: ["module load vasp"]}
 
 ``ssh`` and ``slurm`` take the same keys as the slurm backend's blocks; every error names
-the file and the key path.
+the file and the key path. 0.2.x read only the keys it knew and ignored the rest (such as
+``cluster.paths.local_results``); so does this reader, with a warning for each, never a refusal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import ConfigError
-from matterstack.plugins import setting, structure_settings
+from matterstack.plugins import SettingsNote, setting, structure_settings
 from matterstack_ops_slurm.backend import SlurmBackend
 from matterstack_ops_slurm.register import SlurmBackendSettings, SlurmDefaults, SshSettings
 
@@ -41,8 +42,9 @@ class LegacyCluster:
     name: str | None = setting(None, help="a name for people; not used")
 
 
-def load_cluster_file(path: Path) -> SlurmBackendSettings:
-    """Read and validate a legacy cluster file into slurm backend settings."""
+def load_cluster_file(path: Path, notes: list | None = None) -> SlurmBackendSettings:
+    """Read and validate a legacy cluster file into slurm backend settings; a key 0.2.x
+    ignored adds a warning to ``notes``."""
     import yaml
 
     try:
@@ -53,10 +55,14 @@ def load_cluster_file(path: Path) -> SlurmBackendSettings:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read it: {' '.join(str(exc).split())}", where=str(path),
                           fix="write valid YAML") from exc
-    if not isinstance(data, dict) or "cluster" not in data or set(data) != {"cluster"}:
-        raise ConfigError("expected one top-level key, cluster", where=str(path),
+    if not isinstance(data, dict) or "cluster" not in data:
+        raise ConfigError("expected the top-level key cluster", where=str(path),
                           fix="write cluster: {ssh: ..., paths: {remote_workspace: ...}, slurm: ...}")
-    cluster = structure_settings(LegacyCluster, data["cluster"], where=f"{path}: cluster", environ={})
+    for key in data:
+        if key != "cluster" and notes is not None:
+            notes.append(SettingsNote("warning", f"{path}: {key}", "is ignored: MatterStack 0.2.x ignored it too"))
+    cluster = structure_settings(LegacyCluster, data["cluster"], where=f"{path}: cluster", environ={},
+                                 notes=notes, lenient=True)
     return SlurmBackendSettings(workspace_root=cluster.paths.remote_workspace, ssh=cluster.ssh, slurm=cluster.slurm)
 
 
