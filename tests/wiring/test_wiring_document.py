@@ -164,9 +164,10 @@ def test_a_third_party_kind_and_backend_are_validated_like_built_ins(write, host
 
 
 @pytest.mark.parametrize("text, path, known", [
-    ("operators: {hpc.dev: {kind: hpc, colour: red}}", "operators.hpc.dev.colour", "backend, kind, max_concurrent"),
+    ("operators: {hpc.dev: {kind: hpc, colour: red}}", "operators.hpc.dev.colour",
+     "backend, kind, max_concurrent, operator_name, slug"),
     ("operators: {hpc.dev: {kind: hpc, backend: {type: local, root: /x}}}", "operators.hpc.dev.backend.root",
-     "workspace_root"),
+     "workspace_root, dry_run"),
     ("operators: {hpc.dev: {kind: hpc}}\ndefaults: {cap: 3}", "defaults.cap", "operator, max_concurrent"),
     ("operators: {hpc.dev: {kind: hpc}}\nprofiles: {}", "profiles", "defaults, operators"),
 ])
