@@ -161,7 +161,8 @@ def test_operators_check_reports_one_error_line_and_exit_code_2(project, cli, wr
     line = one_error_line(cli("operators", "check", "site/typo.yaml"))
 
     assert line == ("Error: site/typo.yaml: operators.hpc.dev.max_concurent: unknown key "
-                    "(fix: remove it; known keys: backend, kind, max_concurrent)")
+                    "(fix: did you mean 'max_concurrent'? otherwise remove it; "
+                    "known keys: backend, kind, max_concurrent, operator_name, slug)")
     assert "operators file not found" in one_error_line(cli("operators", "check"))
 
 
