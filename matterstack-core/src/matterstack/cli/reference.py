@@ -136,10 +136,16 @@ def settings_rows(cls: type, prefix: str = "") -> list[str]:
     rows = []
     hints = typing.get_type_hints(cls)
     for field in attrs.fields(cls):
-        name = f"{prefix}{field.name}"
+        # a pass-through field has no key of its own: it stands for the block's other keys
+        name = f"{prefix}*" if "pass_through" in field.metadata else f"{prefix}{field.name}"
         help_text = str(field.metadata.get("help", "")).replace("|", "\\|")
         if field.metadata.get("env"):
             help_text += f" (environment: `{field.metadata['env']}`)"
+        if field.metadata.get("aliases"):
+            help_text += " (0.2.x: " + ", ".join(f"`{alias}`" for alias in field.metadata["aliases"]) + ")"
+        if "pass_through" in field.metadata:
+            rows.append(f"| `{name}` | {_type_word(typing.get_args(hints[field.name])[1])} | - | {help_text} |")
+            continue
         rows.append(f"| `{name}` | {_type_word(hints[field.name])} | {_default_word(field)} | {help_text} |")
         for inner in (hints[field.name], *typing.get_args(hints[field.name])):
             if attrs.has(inner):
