@@ -98,23 +98,24 @@ def test_a_different_file_is_refused_unless_forced_and_the_override_is_explained
     assert f"run {run_id}: the run's wiring (sha256" in line and "site/other.yaml" in line
     assert "add --force-wiring-override to replace it" in line
     assert "the run's wiring" in one_error_line(cli("loop", run_id, "--operators-config", "site/other.yaml"))
-    assert len(history(project, run_id)) == 1
+    assert [event["event"] for event in history(project, run_id)] == ["WIRING_PERSISTED"] + ["WIRING_OVERRIDE_REFUSED"] * 2
 
     # forced: replaced and recorded, shown by explain and in the evidence bundle
     forced = cli("step", run_id, "--operators-config", "site/other.yaml", "--force-wiring-override")
     assert forced.returncode == 0, forced.stderr
-    persisted, override = history(project, run_id)
+    persisted, _, _, override = history(project, run_id)
     assert override["event"] == "WIRING_OVERRIDE_FORCED" and override["details"]["prior_sha256"] == persisted["sha256"]
     explained = cli("explain", run_id)
     assert "wiring overridden at" in explained.stdout and "--force-wiring-override" in explained.stdout
     assert json.loads(cli("explain", run_id, "--json").stdout)["wiring"]["overrides"] == 1
     assert cli("export-evidence", run_id).returncode == 0
     bundle = json.loads((project / "workspaces/demo/runs" / run_id / "evidence/bundle.json").read_text())
-    assert [e["event"] for e in bundle["wiring"]["history"]] == ["WIRING_PERSISTED", "WIRING_OVERRIDE_FORCED"]
+    assert [e["event"] for e in bundle["wiring"]["history"]] == \
+        ["WIRING_PERSISTED", "WIRING_OVERRIDE_REFUSED", "WIRING_OVERRIDE_REFUSED", "WIRING_OVERRIDE_FORCED"]
     assert bundle["wiring"]["instances"]["hpc.dev"] == {"kind": "hpc", "backend": "local", "max_concurrent": 2,
                                                         "root": "run directory"}
     report = (project / "workspaces/demo/runs" / run_id / "evidence/report.md").read_text()
-    assert "- wiring: --operators-config" in report and "wiring overridden at" in report
+    assert "- wiring: CLI_OVERRIDE: --operators-config" in report and "wiring overridden at" in report
 
 
 def test_init_with_a_bad_file_is_refused_before_any_run_is_made(project, cli, write):
@@ -136,8 +137,8 @@ def test_operators_check_prints_the_resolved_instances_as_a_table_and_as_json(pr
           human.default: {kind: human}
     """)
 
-    table = cli("operators", "check")
-    report = json.loads(cli("operators", "check", "--json").stdout)
+    table = cli("operators", "check", "operators.yaml")
+    report = json.loads(cli("operators", "check", "operators.yaml", "--json").stdout)
 
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
@@ -163,22 +164,22 @@ def test_operators_check_reports_one_error_line_and_exit_code_2(project, cli, wr
     assert line == ("Error: site/typo.yaml: operators.hpc.dev.max_concurent: unknown key "
                     "(fix: did you mean 'max_concurrent'? otherwise remove it; "
                     "known keys: backend, kind, max_concurrent, operator_name, slug)")
-    assert "operators file not found" in one_error_line(cli("operators", "check"))
+    assert "operators file not found" in one_error_line(cli("operators", "check", "operators.yaml"))
 
 
 def test_operators_check_resolves_profile_backends(project, cli, write):
     write("matterstack.yaml", "profiles: {dev-cluster: {type: local, workspace_root: /scratch/profiled}}")
     write("operators.yaml", "operators: {hpc.dev: {kind: hpc, backend: {type: profile, name: dev-cluster}}}")
 
-    report = json.loads(cli("operators", "check", "--json").stdout)
-    table = cli("operators", "check").stdout
+    report = json.loads(cli("operators", "check", "operators.yaml", "--json").stdout)
+    table = cli("operators", "check", "operators.yaml").stdout
 
     assert report["instances"][0]["profile"] == {"name": "dev-cluster", "type": "local",
                                                  "file": str(project / "matterstack.yaml")}
     assert report["instances"][0]["root"] == "/scratch/profiled"
     assert "profile:dev-cluster (local)" in table
     write("operators.yaml", "operators: {hpc.dev: {kind: hpc, backend: {type: profile, name: nope}}}")
-    assert "profile 'nope' is not defined" in one_error_line(cli("operators", "check"))
+    assert "profile 'nope' is not defined" in one_error_line(cli("operators", "check", "operators.yaml"))
 
 
 def test_profile_flag_uses_the_project_profile_over_the_users(project, cli, write):

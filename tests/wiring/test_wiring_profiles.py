@@ -11,7 +11,7 @@ from matterstack.backends.profile import ProfileBackend
 from matterstack.errors import ConfigError, PluginError
 from matterstack.orchestrator.api import build_registry, initialize_run
 from matterstack.plugins import PluginHost
-from matterstack.wiring import load_operators_file, load_profiles, load_run_wiring, resolve_profile
+from matterstack.wiring import load_operators_file, load_profiles, load_run_wiring, resolve_profile, resolve_run_wiring
 
 CLUSTER = """
     cluster:
@@ -118,14 +118,21 @@ def test_hpc_config_makes_hpc_default_a_hpc_yaml_backend_on_that_file(tmp_path, 
     registry.close()
 
 
-def test_the_same_legacy_flags_again_are_fine_and_a_different_file_is_refused(tmp_path, write, host):
+def test_legacy_flags_on_a_pinned_run_keep_its_snapshot_as_0_2_7_did_and_say_so(tmp_path, write, host):
     cluster, other = write("curc.yaml", CLUSTER), write("other.yaml", CLUSTER)
     handle = initialize_run("ws", Tasks([]), base_path=tmp_path / "workspaces", run_id="r1")
-    load_run_wiring(handle, hpc_config=cluster, host=host)
+    load_run_wiring(handle, hpc_config=cluster, host=host, environ={})
+    pinned = (handle.root_path / "operators_snapshot/operators.yaml").read_bytes()
 
-    load_run_wiring(handle, hpc_config=cluster, host=host)
-    with pytest.raises(ConfigError, match="differs from"):
-        load_run_wiring(handle, hpc_config=other, host=host)
+    resolved = resolve_run_wiring(handle, hpc_config=other, host=host, environ={})
+
+    assert resolved.source == "RUN_PERSISTED"
+    assert (handle.root_path / "operators_snapshot/operators.yaml").read_bytes() == pinned
+    (note,) = resolved.notes
+    assert note.startswith("--hpc-config is not used: the run keeps its wiring snapshot")
+    forced = resolve_run_wiring(handle, hpc_config=other, force_override=True, host=host, environ={})
+    assert forced.source == "LEGACY_HPC_CONFIG"
+    assert forced.wiring.instances["hpc.default"].settings.backend["path"] == str(other.resolve())
 
 
 def test_profile_with_config_makes_hpc_default_a_profile_backend(tmp_path, write, host):

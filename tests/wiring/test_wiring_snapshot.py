@@ -96,7 +96,7 @@ def test_the_same_file_again_is_fine_and_records_nothing(handle, write, host):
     assert snapshot_files(handle) == before and sorted(again.instances) == ["hpc.default", "hpc.dev"]
 
 
-def test_a_different_file_is_refused_in_one_line_and_changes_nothing(handle, write, host):
+def test_a_different_file_is_refused_in_one_line_and_changes_only_the_history(handle, write, host):
     site = write("site/operators.yaml", FIRST)
     load_run_wiring(handle, operators_config=site, host=host)
     before = snapshot_files(handle)
@@ -109,7 +109,10 @@ def test_a_different_file_is_refused_in_one_line_and_changes_nothing(handle, wri
     assert message.startswith("run r1: the run's wiring (sha256 ")
     assert str(other.resolve()) in message and "--force-wiring-override" in message
     assert caught.value.exit_code == 2
-    assert snapshot_files(handle) == before
+    after = snapshot_files(handle)
+    assert {name: after[name] for name in ("operators.yaml", "metadata.json")} == \
+        {name: before[name] for name in ("operators.yaml", "metadata.json")}
+    assert [event["event"] for event in history(handle)] == ["WIRING_PERSISTED", "WIRING_OVERRIDE_REFUSED"]
 
 
 def test_a_forced_override_replaces_the_snapshot_and_is_recorded(handle, write, host):
@@ -200,7 +203,7 @@ def test_explain_and_the_evidence_bundle_carry_the_wiring(handle, write, host):
         "hpc.default": {"kind": "hpc", "backend": "local", "max_concurrent": None, "root": "run directory"},
         "hpc.dev": {"kind": "hpc", "backend": "local", "max_concurrent": None, "root": "dev-root"},
     }
-    assert f"wiring: --operators-config {site.resolve()} (sha256 {summary['sha256'][:12]})" in render(explanation)
+    assert f"wiring: CLI_OVERRIDE: --operators-config {site.resolve()} (sha256 {summary['sha256'][:12]})" in render(explanation)
     registry.close()
 
 

@@ -41,10 +41,11 @@ def _when_unlocked(action):
 
 def _with_registry(handle, action):
     """``action(registry)`` under the lock, with the operators the run is wired to (its
-    operators.yaml snapshot, else the embedded default)."""
+    operators.yaml snapshot, else what its first tick would pin; a control command pins
+    nothing)."""
     from matterstack.cli.wiring_flags import WiringFlags
 
-    registry = WiringFlags().registry(handle)
+    registry = WiringFlags().registry(handle, pin=False)
     try:
         return _when_unlocked(lambda: action(registry))
     finally:

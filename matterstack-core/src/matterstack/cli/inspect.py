@@ -20,8 +20,9 @@ JsonFlag = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 def _status_dict(handle) -> dict:
     from matterstack.store.summary import run_summary
+    from matterstack.wiring.precedence import recorded_source
 
-    return run_summary(handle.db_path)
+    return {**run_summary(handle.db_path), "wiring": recorded_source(handle)}
 
 
 def status(
@@ -107,9 +108,10 @@ def explain(
     """Say what each unfinished task waits for, in the operator's words, and since when."""
     from matterstack.orchestrator import explain as explaining
     from matterstack.orchestrator.api import build_registry
+    from matterstack.wiring.precedence import resolve_run_wiring
 
     handle = handle_for(run, workspaces_root)
-    registry = build_registry(handle)
+    registry = build_registry(handle, resolve_run_wiring(handle, pin=False).wiring)
     try:
         with open_store(handle) as store:
             result = explaining.explain(handle, store, registry)

@@ -38,9 +38,9 @@ def _init(workspace: str, run_id: Optional[str], workspaces_root: Optional[Path]
     from matterstack.orchestrator.workspace import load_campaign, register_run, resolve_workspace
     from matterstack.wiring.snapshot import persist_request
 
-    wiring = flags.request()  # a bad wiring file is refused before the run is made
     ws_root = root(workspaces_root)
     ws = resolve_workspace(workspace, ws_root)
+    wiring = flags.request(ws.path)  # a bad wiring file is refused before the run is made
     campaign = load_campaign(ws.path)
     try:
         handle = initialize_run(ws.slug, campaign, run_id=run_id, workspace_path=ws.path)

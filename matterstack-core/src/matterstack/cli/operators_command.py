@@ -1,5 +1,10 @@
 """``matterstack operators check [FILE]``: validate an operators.yaml exactly as a run would,
-without touching any run, and print the instances it configures."""
+without touching any run, and print the instances it configures.
+
+Without ``FILE`` it checks what a new run of each workspace of the project would be pinned to
+(``--workspace SLUG``: of that workspace alone): the workspace's own ``operators.yaml``
+(``WORKSPACE_DEFAULT``), else ``$MATTERSTACK_OPERATORS_CONFIG`` (``ENV_VAR``), else the
+embedded default, and says which."""
 
 from __future__ import annotations
 
@@ -7,6 +12,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+
+from matterstack.cli.runs import WorkspacesRoot
 
 operators_app = typer.Typer(name="operators", no_args_is_help=True, help="Inspect operator wiring (operators.yaml).")
 
@@ -40,6 +47,52 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
             "notes": [note.one_line() for note in notes]}
 
 
+def embedded_report(host) -> dict[str, Any]:
+    """The :func:`check_report` of the embedded default (no file)."""
+    from matterstack.orchestrator.registry import embedded_default_wiring
+    from matterstack.wiring.summary import instance_row
+
+    wiring = embedded_default_wiring(host)
+    return {"file": None, "sha256": None, "default_operator": wiring.default_operator,
+            "max_concurrent": wiring.max_concurrent,
+            "instances": [instance_row(instance, host) for instance in wiring.instances.values()], "notes": []}
+
+
+def workspace_reports(workspaces: list, host: Any, config: Optional[Path] = None) -> list[dict[str, Any]]:
+    """One report per workspace: ``workspace`` (its slug), ``source`` (``WORKSPACE_DEFAULT``,
+    ``ENV_VAR`` or ``embedded default``) and the :func:`check_report` of that file. A bad
+    file raises its one ConfigError, as a run of that workspace would. Without workspaces,
+    one report (``workspace`` None) of what the environment alone gives."""
+    from matterstack.wiring.precedence import EMBEDDED_DEFAULT, ambient_request
+
+    reports = []
+    for slug, path in [(workspace.slug, workspace.path) for workspace in workspaces] or [(None, None)]:
+        request = ambient_request(path, host=host)
+        if request is None:
+            report = {"source": EMBEDDED_DEFAULT, **embedded_report(host)}
+        else:
+            report = {"source": request.source, **check_report(Path(request.resolved_path), host, config)}
+        reports.append({"workspace": slug, **report})
+    return reports
+
+
+def project_workspaces(root: Path) -> list:
+    """Every workspace below the workspaces root: each folder holding a ``main.py``, by slug."""
+    import os
+
+    from matterstack.orchestrator.workspace import Workspace
+
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        if "main.py" in filenames:
+            found.append(Workspace(path=here, slug=here.relative_to(root).as_posix()))
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d != "runs" and not d.startswith((".", "__")))
+    return sorted(found, key=lambda workspace: workspace.slug)
+
+
 def _cell(row: dict[str, Any], field: str) -> str:
     value = row[field]
     if field == "backend" and "profile" in row:
@@ -49,32 +102,61 @@ def _cell(row: dict[str, Any], field: str) -> str:
 
 @operators_app.command("check")
 def check(
-    file: Path = typer.Argument(Path("operators.yaml"), help="The operators.yaml to check (default: ./operators.yaml)."),
+    file: Optional[Path] = typer.Argument(
+        None, help="The operators.yaml to check (default: the file each workspace's runs would use)."),
+    workspace: Optional[str] = typer.Option(
+        None, "--workspace", help="Without FILE: check only what runs of this workspace (slug or path) would use."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
     config: Optional[Path] = typer.Option(None, "--config", help="Read the profiles of profile backends from this file alone."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Validate operators.yaml as a run would (no run is touched) and list its instances.
 
     One row per instance: key, kind, backend type, max_concurrent and root (where its jobs
-    run). A problem is one line naming the file, the key path and the fix, with exit code 2.
+    run). Without FILE, each workspace's own operators.yaml (else $MATTERSTACK_OPERATORS_CONFIG,
+    else the embedded default) is checked and named with its source; --json then prints a
+    list. A problem is one line naming the file, the key path and the fix, with exit code 2.
     """
     import json
 
     from matterstack.plugins.host import get_plugin_host
 
-    report = check_report(file, get_plugin_host(), config)
-    if as_json:
-        typer.echo(json.dumps(report, indent=2))
+    host = get_plugin_host()
+    if file is not None:
+        report = check_report(file, host, config)
+        typer.echo(json.dumps(report, indent=2) if as_json else "\n".join(_render(report)))
         return
+    reports = workspace_reports(_workspaces(workspace, workspaces_root), host, config)
+    if as_json:
+        typer.echo(json.dumps(reports, indent=2))
+        return
+    for report in reports:
+        origin = report["file"] or "no operators.yaml in the workspace and $MATTERSTACK_OPERATORS_CONFIG unset"
+        whose = f"workspace {report['workspace']}" if report["workspace"] else "no workspace in the project"
+        typer.echo(f"{whose}: {report['source']} ({origin})")
+        typer.echo("\n".join("  " + line for line in _render(report)))
+
+
+def _workspaces(workspace: Optional[str], workspaces_root: Optional[Path]) -> list:
+    """The workspaces to check: ``workspace`` alone, else every one of the project."""
+    from matterstack.cli.runs import root
+    from matterstack.orchestrator.workspace import resolve_workspace
+
+    ws_root = root(workspaces_root)
+    if workspace is not None:
+        return [resolve_workspace(workspace, ws_root)]
+    return project_workspaces(ws_root)
+
+
+def _render(report: dict[str, Any]) -> list[str]:
+    """The report as a summary line and a table of instances."""
     cap = report["max_concurrent"] if report["max_concurrent"] is not None else "none"
-    typer.echo(f"{report['file']}: valid, {len(report['instances'])} instance(s); "
-               f"default operator {report['default_operator']}; global max_concurrent {cap}")
+    lines = [f"{report['file'] or 'embedded default'}: valid, {len(report['instances'])} instance(s); "
+             f"default operator {report['default_operator']}; global max_concurrent {cap}"]
     table = [[title for title, _ in COLUMNS]] + [[_cell(row, field) for _, field in COLUMNS] for row in report["instances"]]
     widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    for line in table:
-        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-    for note in report["notes"]:
-        typer.echo(note)
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in table]
+    return lines + list(report.get("notes") or [])
 
 
 def register(app: typer.Typer) -> None:

@@ -37,23 +37,38 @@ class WiringFlags:
     config: Optional[Path] = None
     force_override: bool = False
 
-    def request(self):
-        """What the flags ask for, validated without touching any run (so ``init`` can refuse
-        a bad file before it makes the run), or None."""
-        from matterstack.wiring.snapshot import wiring_request
+    def request(self, workspace_path: Path):
+        """What a new run of the workspace at ``workspace_path`` is pinned to (the flags, else
+        the workspace's operators.yaml, else ``$MATTERSTACK_OPERATORS_CONFIG``), validated
+        without touching any run, so ``init`` can refuse a bad file before it makes the run;
+        or None for the embedded default."""
+        from matterstack.plugins.host import get_plugin_host
+        from matterstack.wiring.precedence import choose_request
 
-        return wiring_request(operators_config=self.operators_config, hpc_config=self.hpc_config,
-                              profile=self.profile, config=self.config)
+        request, notes = choose_request(workspace_path, has_snapshot=False, operators_config=self.operators_config,
+                                        hpc_config=self.hpc_config, profile=self.profile, config=self.config,
+                                        force_override=self.force_override, host=get_plugin_host())
+        _say(notes)
+        return request
 
-    def wiring(self, handle):
-        """The wiring the run ``handle`` uses under these flags (snapshotting what they ask for)."""
-        from matterstack.wiring.snapshot import load_run_wiring
+    def wiring(self, handle, *, pin: bool = True):
+        """The wiring the run ``handle`` uses under these flags, pinned into its snapshot on
+        first use unless ``pin`` is False (commands that must not write)."""
+        from matterstack.wiring.precedence import resolve_run_wiring
 
-        return load_run_wiring(handle, operators_config=self.operators_config, hpc_config=self.hpc_config,
-                               profile=self.profile, config=self.config, force_override=self.force_override)
+        resolved = resolve_run_wiring(handle, operators_config=self.operators_config, hpc_config=self.hpc_config,
+                                      profile=self.profile, config=self.config, force_override=self.force_override,
+                                      pin=pin)
+        _say(resolved.notes)
+        return resolved.wiring
 
-    def registry(self, handle):
+    def registry(self, handle, *, pin: bool = True):
         """The run's operator registry under these flags."""
         from matterstack.orchestrator.api import build_registry
 
-        return build_registry(handle, self.wiring(handle))
+        return build_registry(handle, self.wiring(handle, pin=pin))
+
+
+def _say(notes) -> None:
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)

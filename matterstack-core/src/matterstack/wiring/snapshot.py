@@ -1,11 +1,13 @@
 """The run's own copy of its wiring, ``<run>/operators_snapshot/`` (the layout MatterStack 0.2.7
-wrote): ``operators.yaml`` (a byte copy of the file given at ``init``), ``metadata.json`` (its
-source, path and sha256) and ``history.jsonl`` (one line per event, appended).
+wrote): ``operators.yaml`` (a byte copy of the file the run was pinned to), ``metadata.json``
+(its source, path and sha256) and ``history.jsonl`` (one line per event, appended).
 
 Once a run has a snapshot every tick uses it, so editing or deleting the site file changes
 nothing for the run. Giving a command a *different* file (another sha256) is refused unless
-``force_override``; the override replaces the snapshot and is recorded in the history. The
-legacy flags are snapshotted the same way, as the document they stand for.
+``force_override`` (the refusal is recorded in the history, as ``WIRING_OVERRIDE_REFUSED``);
+the override replaces the snapshot and is recorded too. The legacy flags are snapshotted the
+same way, as the document they stand for. Which file a run is pinned to, when it has no
+snapshot yet, is decided by :mod:`matterstack.wiring.precedence`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import attrs
 
 from matterstack.errors import ConfigError
 from matterstack.atomic_write import write_atomic
-from matterstack.orchestrator.registry import Wiring, embedded_default_wiring
+from matterstack.orchestrator.registry import Wiring
 from matterstack.wiring.document import load_operators_bytes
 from matterstack.wiring.legacy import legacy_document
 from matterstack.wiring.yamlfile import read_file_bytes
@@ -30,8 +32,11 @@ METADATA_RELPATH = f"{SNAPSHOT_DIR}/metadata.json"
 HISTORY_RELPATH = f"{SNAPSHOT_DIR}/history.jsonl"
 OPERATORS_CONFIG_SOURCE = "CLI_OVERRIDE"
 """The source recorded for ``--operators-config`` (the name MatterStack 0.2.7 gave it)."""
+ENV_VAR_NAME = "MATTERSTACK_OPERATORS_CONFIG"
+"""The environment variable naming an operators.yaml (recorded in metadata.json, as 0.2.7 did)."""
 PERSISTED = "WIRING_PERSISTED"
 OVERRIDE_FORCED = "WIRING_OVERRIDE_FORCED"
+OVERRIDE_REFUSED = "WIRING_OVERRIDE_REFUSED"
 
 
 @attrs.frozen
@@ -44,7 +49,7 @@ class WiringRequest:
     resolved_path: str
     data: bytes
     wiring: Wiring
-    provenance: dict
+    provenance: dict = attrs.field(factory=lambda: _provenance())
 
     @property
     def sha256(self) -> str:
@@ -59,15 +64,9 @@ def wiring_request(*, operators_config=None, hpc_config=None, profile=None, conf
     ``operators_config`` wins over the legacy flags; ``hpc_config`` over ``profile``.
     """
     host = host or _process_host()
-    provenance = {
-        "cli": {"operators_config": _absolute(operators_config)},
-        "legacy": {"hpc_config": _absolute(hpc_config), "profile": profile, "profiles_config_path": _absolute(config)},
-    }
+    provenance = _provenance(operators_config, hpc_config, profile, config)
     if operators_config is not None:
-        path = Path(operators_config).expanduser()
-        data = read_file_bytes(path, what="operators file", fix="give the path of an existing operators.yaml")
-        wiring = load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
-        return WiringRequest(OPERATORS_CONFIG_SOURCE, str(path.resolve()), data, wiring, provenance)
+        return file_request(operators_config, OPERATORS_CONFIG_SOURCE, host=host, provenance=provenance)
     legacy = legacy_document(host=host, hpc_config=hpc_config, profile=profile, config=config)
     if legacy is None:
         return None
@@ -75,12 +74,30 @@ def wiring_request(*, operators_config=None, hpc_config=None, profile=None, conf
     return WiringRequest(legacy.source, legacy.resolved_path, legacy.data, wiring, provenance)
 
 
+def file_request(path, source: str, *, host, provenance: dict | None = None, what: str = "operators file",
+                 fix: str = "give the path of an existing operators.yaml") -> WiringRequest:
+    """Read and validate the operators.yaml at ``path`` as wiring from ``source``."""
+    path = Path(path).expanduser()
+    data = read_file_bytes(path, what=what, fix=fix)
+    wiring = load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
+    return WiringRequest(source, str(path.resolve()), data, wiring, provenance or _provenance())
+
+
+def _provenance(operators_config=None, hpc_config=None, profile=None, config=None) -> dict:
+    """The flags as given, for ``metadata.json``'s ``provenance``."""
+    return {
+        "cli": {"operators_config": _absolute(operators_config)},
+        "legacy": {"hpc_config": _absolute(hpc_config), "profile": profile, "profiles_config_path": _absolute(config)},
+    }
+
+
 def persist_request(handle, request: WiringRequest, *, force_override: bool = False) -> None:
     """Make ``request`` the run's snapshot.
 
     No snapshot yet: write it. The same bytes: nothing to do. Other bytes: refused with a
-    :class:`ConfigError` unless ``force_override``, which replaces the snapshot and appends a
-    ``WIRING_OVERRIDE_FORCED`` line to the history. Writes happen under the run lock, so a run
+    :class:`ConfigError` (and a ``WIRING_OVERRIDE_REFUSED`` line in the history) unless
+    ``force_override``, which replaces the snapshot and appends a ``WIRING_OVERRIDE_FORCED``
+    line. Writes happen under the run lock, so a run
     another process is stepping is left as it is (:class:`RunLockedError`).
     """
     from matterstack.store.lock import RunLock
@@ -105,6 +122,9 @@ def _needs_writing(handle, request: WiringRequest, force_override: bool) -> bool
         return False
     if prior is not None and not force_override:
         effective = (read_metadata(handle.root_path) or {}).get("effective") or {}
+        _append_history(Path(handle.root_path), request, OVERRIDE_REFUSED, {
+            "attempted_sha256": request.sha256, "note": "Override refused; rerun with --force-wiring-override",
+        }, sha256=prior)
         raise ConfigError(
             f"the run's wiring (sha256 {prior[:12]}, from {effective.get('resolved_path') or SNAPSHOT_RELPATH}) "
             f"differs from {request.resolved_path} (sha256 {request.sha256[:12]})",
@@ -125,15 +145,15 @@ def _write_snapshot(handle, request: WiringRequest, prior: str | None, *, force_
 
 
 def load_run_wiring(handle, *, operators_config=None, hpc_config=None, profile=None, config=None,
-                    force_override: bool = False, host=None) -> Wiring:
-    """The wiring a run uses: what the flags ask for (snapshotted first, see
-    :func:`persist_request`), else the run's snapshot, else the embedded default."""
-    host = host or _process_host()
-    request = wiring_request(operators_config=operators_config, hpc_config=hpc_config, profile=profile,
-                             config=config, host=host)
-    if request is not None:
-        persist_request(handle, request, force_override=force_override)
-    return snapshot_wiring(handle, host=host) or embedded_default_wiring(host)
+                    force_override: bool = False, host=None, environ=None) -> Wiring:
+    """The wiring a run uses, pinning it into the snapshot on first use: ``--operators-config``,
+    else the run's snapshot, else the workspace's ``operators.yaml``, else
+    ``$MATTERSTACK_OPERATORS_CONFIG``, else the legacy flags, else the embedded default
+    (see :func:`matterstack.wiring.precedence.resolve_run_wiring`)."""
+    from matterstack.wiring.precedence import resolve_run_wiring
+
+    return resolve_run_wiring(handle, operators_config=operators_config, hpc_config=hpc_config, profile=profile,
+                              config=config, force_override=force_override, host=host, environ=environ).wiring
 
 
 def snapshot_wiring(handle, *, host) -> Wiring | None:
@@ -215,18 +235,22 @@ def _write_metadata(handle, request: WiringRequest, *, force_override: bool) -> 
             "sha256": request.sha256,
             "snapshot_relpath": SNAPSHOT_RELPATH,
         },
-        "provenance": {"workspace_slug": handle.workspace_slug, "cli": cli, "legacy": request.provenance["legacy"]},
+        "provenance": {"workspace_slug": handle.workspace_slug, "env_var_name": ENV_VAR_NAME, "cli": cli,
+                       "legacy": request.provenance["legacy"]},
         "history_relpath": HISTORY_RELPATH,
     }
     write_atomic(run_dir / METADATA_RELPATH, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
-def _append_history(run_dir: Path, request: WiringRequest, event: str, details: dict) -> None:
+def _append_history(run_dir: Path, request: WiringRequest, event: str, details: dict, *,
+                    sha256: str | None = None) -> None:
+    """One line of ``history.jsonl``; ``sha256`` is the request's unless given (a refusal
+    records the snapshot's, which stays in force, as 0.2.7 did)."""
     line = {
         "at_utc": _now(),
         "event": event,
         "source": request.source,
-        "sha256": request.sha256,
+        "sha256": sha256 or request.sha256,
         "resolved_path": request.resolved_path,
         "snapshot_relpath": SNAPSHOT_RELPATH,
         "details": details,
