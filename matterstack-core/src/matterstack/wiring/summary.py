@@ -29,7 +29,9 @@ def instance_row(instance: InstanceConfig, host) -> dict:
     ``max_concurrent`` and ``root`` (where the instance's jobs run, when the wiring says)."""
     settings = instance.settings
     limit = instance.max_concurrent if instance.max_concurrent is not None else getattr(settings, "max_concurrent", None)
-    if not (attrs.has(type(settings)) and "backend" in attrs.fields_dict(type(settings))):
+    # a kind whose backend is fixed (local: 0.2.x's {type: local} block) has no backend to show
+    fixed = len(getattr(type(settings), "backend_types", ())) == 1
+    if fixed or not (attrs.has(type(settings)) and "backend" in attrs.fields_dict(type(settings))):
         return {"key": instance.key, "kind": instance.kind, "backend": None, "max_concurrent": limit,
                 "root": RUN_DIRECTORY}
     block = settings.backend if isinstance(settings.backend, Mapping) else {"type": DEFAULT_BACKEND_TYPE}
