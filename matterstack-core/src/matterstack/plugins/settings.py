@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from matterstack.errors import ConfigError
-from matterstack.plugins.settings_keys import known_keys, normalize_keys, unknown_key_fix
+from matterstack.plugins.settings_keys import normalize_keys, unknown_key_fix_for
 
 _TYPE_NAMES = {
     bool: "a boolean",
@@ -191,8 +191,7 @@ def _problems(exc: BaseException, path: tuple) -> list[tuple[tuple, str, str | N
     )
 
     if isinstance(exc, ForbiddenExtraKeysError):
-        names = [f.name for f in attrs.fields(exc.cl)]
-        return [(path + (str(key),), "unknown key", unknown_key_fix(str(key), known_keys(exc.cl), names))
+        return [(path + (str(key),), "unknown key", unknown_key_fix_for(exc.cl, str(key)))
                 for key in sorted(exc.extra_fields, key=str)]
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
         with_notes, without_notes = exc.group_exceptions()

@@ -109,6 +109,13 @@ def _settings_class(type_: Any) -> type | None:
     return None
 
 
+def unknown_key_fix_for(cls: type, key: str) -> str:
+    """The fix of ``key``, unknown in a block of ``cls``: the nearest known key, the fields,
+    and what else the block takes."""
+    names, _, extra, _ = _shape(cls)
+    return unknown_key_fix(key, known_keys(cls), names, extra.metadata["hint"] if extra is not None else "")
+
+
 def known_keys(cls: type) -> list[str]:
     """Every key a block of ``cls`` takes: field names, aliases and pass-through spellings."""
     names, aliases, extra, _ = _shape(cls)
@@ -144,10 +151,9 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
         elif lenient:
             _note(notes, "warning", f"{where}.{key}", "is ignored: MatterStack 0.2.x ignored it too")
             continue
-        else:
-            hint = extra.metadata["hint"] if extra is not None else ""
-            raise ConfigError("unknown key", where=f"{where}.{key}",
-                              fix=unknown_key_fix(key, known_keys(cls), names, hint))
+        else:  # left for cattrs, which reports it with every other problem of the block
+            out[key] = value
+            continue
         if canonical in written:
             if values[canonical] != value:
                 raise ConfigError(f"given twice, as {written[canonical]} and {key}, with different values",
