@@ -1,5 +1,7 @@
 """The evidence bundle: ``evidence/bundle.json`` and ``evidence/report.md``, rebuilt from the
-state database alone (idempotent: the same database gives the same files)."""
+state database alone (idempotent: the same database gives the same files), and
+``evidence/operators_snapshot/``, a copy of the run's wiring snapshot. ``bundle.json`` also
+carries the top-level keys MatterStack 0.2.x wrote (see :mod:`.evidence_legacy`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from pathlib import Path
 
 from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.atomic_write import write_atomic
+from matterstack.orchestrator.evidence_legacy import legacy_bundle_keys
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.wiring.snapshot import SNAPSHOT_DIR
 from matterstack.wiring.summary import render_summary
 
 
@@ -69,6 +73,7 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
                    for k, v in sorted(store.count_tasks_by_status().items(), key=lambda kv: str(kv[0]))},
         "tasks": tasks,
         "wiring": wiring,
+        **legacy_bundle_keys(handle, store),
     }
 
 
@@ -131,7 +136,20 @@ def export_evidence(handle: RunHandle, store, wiring: dict | None = None) -> Pat
     """Write ``evidence/bundle.json`` and ``evidence/report.md``; return the report's path."""
     bundle = build_bundle(handle, store, wiring)
     folder = handle.root_path / "evidence"
-    write_atomic(folder / "bundle.json", json.dumps(bundle, indent=2, sort_keys=True) + "\n")
+    # Keys keep the order they were built in: 0.2.x listed tasks in the order they were stored,
+    # and scripts that walk data.tasks see them so.
+    write_atomic(folder / "bundle.json", json.dumps(bundle, indent=2) + "\n")
     report = folder / "report.md"
     write_atomic(report, render_report(bundle))
+    _copy_wiring_snapshot(handle.root_path, folder)
     return report
+
+
+def _copy_wiring_snapshot(run_dir: Path, folder: Path) -> None:
+    """Copy ``<run>/operators_snapshot/`` into the evidence, as 0.2.7 did."""
+    snapshot = run_dir / SNAPSHOT_DIR
+    if not snapshot.is_dir():
+        return
+    for source in sorted(snapshot.iterdir()):
+        if source.is_file():
+            write_atomic(folder / SNAPSHOT_DIR / source.name, source.read_bytes())
