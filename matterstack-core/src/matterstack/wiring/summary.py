@@ -31,15 +31,14 @@ def instance_row(instance: InstanceConfig, host) -> dict:
     limit = instance.max_concurrent if instance.max_concurrent is not None else getattr(settings, "max_concurrent", None)
     # a kind whose backend is fixed (local: 0.2.x's {type: local} block) has no backend to show
     fixed = len(getattr(type(settings), "backend_types", ())) == 1
+    given = getattr(settings, "backend", None)
+    block = given if isinstance(given, Mapping) else {"type": DEFAULT_BACKEND_TYPE}
+    dry_run = {"dry_run": True} if str(block.get("dry_run")).strip().lower() in ("true", "yes", "1") else {}
     if fixed or not (attrs.has(type(settings)) and "backend" in attrs.fields_dict(type(settings))):
         return {"key": instance.key, "kind": instance.kind, "backend": None, "max_concurrent": limit,
-                "root": RUN_DIRECTORY}
-    block = settings.backend if isinstance(settings.backend, Mapping) else {"type": DEFAULT_BACKEND_TYPE}
-    row = {"key": instance.key, "kind": instance.kind, "backend": block.get("type"), "max_concurrent": limit,
-           "root": backend_root(block.get("type"), block, host)}
-    if str(block.get("dry_run")).strip().lower() in ("true", "yes", "1"):
-        row["dry_run"] = True
-    return row
+                "root": RUN_DIRECTORY, **dry_run}
+    return {"key": instance.key, "kind": instance.kind, "backend": block.get("type"), "max_concurrent": limit,
+            "root": backend_root(block.get("type"), block, host), **dry_run}
 
 
 def backend_root(backend_type: str, options: Mapping, host) -> str | None:
