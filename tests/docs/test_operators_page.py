@@ -117,7 +117,7 @@ def test_each_operators_yaml_in_the_docs_passes_operators_check(block, tmp_path,
     (tmp_path / "operators.yaml").write_text(block)
 
     # when
-    result = subprocess.run([*matterstack_command, "operators", "check", "--config", str(docs_profiles)],
+    result = subprocess.run([*matterstack_command, "operators", "check", "operators.yaml", "--config", str(docs_profiles)],
                             cwd=tmp_path, capture_output=True, text=True, env=example_plugins_env, timeout=120)
 
     # then
