@@ -11,6 +11,7 @@ from itertools import accumulate
 import pytest
 
 from e2e_kit import Project, assert_one_line_error, hash_tree, ok
+from installs import clean_env
 
 SLEEPERS_WITH_CLOCKS = """
     from matterstack import Campaign, Task, Workflow
@@ -225,3 +226,33 @@ def test_dry_run_records_the_command_and_runs_nothing(project, wiring, key):
     (task,) = [t for t in bundle["tasks"] if t["task_id"] == "make_marker"]
     assert said in task["attempts"][0]["reason"]
     assert said in (project.run_dir(run_id) / "evidence" / "report.md").read_text()
+
+
+ORIGINAL_DIALECT_DRY_RUN = """
+defaults:
+  max_concurrent_global: 8
+operators:
+  local.default: {kind: local, backend: {type: local, dry_run: true}}
+  hpc.default: {kind: hpc, max_concurrent: 3, backend: {type: local, dry_run: true}}
+"""
+
+
+@pytest.mark.parametrize("where", ["workspace", "environment"])
+def test_a_0_2_x_operators_yaml_saying_dry_run_executes_nothing_after_init_and_loop(project, where):
+    # given 0.2.x's operators.yaml dialect with dry_run, as the workspace's own file or named by
+    # $MATTERSTACK_OPERATORS_CONFIG, and a task naming no operator that would leave a file
+    marker_workspace(project)
+    folder = project.workspaces / "legacy" if where == "workspace" else project.root / "site"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "operators.yaml").write_text(ORIGINAL_DIALECT_DRY_RUN)
+    env = clean_env(**({"MATTERSTACK_OPERATORS_CONFIG": str(folder / "operators.yaml")} if where == "environment" else {}))
+
+    # when the run is made and looped with nothing but init and loop
+    run_id = ok(project.matterstack("init", "legacy", env=env)).stdout.split()[1]
+    ok(project.matterstack("loop", run_id, "--interval", "0.05", env=env))
+
+    # then the attempt is a COMPLETED dry run on local.default, and nothing ran
+    (attempt,) = project.attempts(run_id, "make_marker")
+    assert (attempt["operator_key"], attempt["status"]) == ("local.default", "COMPLETED")
+    assert attempt["status_reason"].startswith("dry run: would have run `touch marker` on local.default")
+    assert markers(project) == []
