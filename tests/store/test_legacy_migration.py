@@ -1,4 +1,4 @@
-"""Every run written by MatterStack 0.2.4–0.2.7 opens, migrates to v4 and reads back whole."""
+"""Every run written by MatterStack 0.2.4–0.2.7 opens, migrates to our schema and reads back whole."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from store_helpers import copy_legacy_db, expected_for, new_run, sha256, side_fi
 
 from matterstack.core.status import AttemptStatus, RunStatus, TaskStatus
 from matterstack.errors import StoreError
-from matterstack.store import StateStore
+from matterstack.store import StateStore, schema
+from matterstack.store.layout import ORIGINAL, SchemaLayout
 from matterstack.store.migrate import legacy_attempt_id
 
 LEGACY_KEYS = {"HPC": "hpc.default", "Human": "human.default", "Experiment": "experiment.default"}
@@ -65,7 +66,8 @@ def test_legacy_run_reads_back_every_run_task_and_attempt(legacy_run_id, tmp_pat
         integrity = store.integrity_check()
 
     # then nothing is lost
-    assert (version, migrated_from, integrity) == (4, int(expected["schema_version"]), "ok")
+    assert (version, integrity) == (schema.SCHEMA_VERSION, "ok")
+    assert migrated_from == SchemaLayout(ORIGINAL, int(expected["schema_version"]))
     assert run.run_id == legacy_run_id
     assert run.status == RunStatus(expected["run"]["status"])
     assert run.status_reason == expected["run"]["status_reason"]

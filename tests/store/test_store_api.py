@@ -13,7 +13,7 @@ from matterstack.core.status import AttemptStatus, RunStatus, TaskStatus
 from matterstack.core.transitions import apply_attempt_transition
 from matterstack.core.workflow import Task
 from matterstack.errors import StoreError
-from matterstack.store import StateStore
+from matterstack.store import StateStore, schema
 from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER, READY_TASK_FILTER
 
 RUN = new_run()
@@ -55,8 +55,10 @@ def diamond(store) -> None:
     )
 
 
-def test_new_store_is_v4_in_wal_mode_with_the_run(store):
-    assert store.schema_version == 4
+def test_new_store_is_current_marked_and_in_wal_mode_with_the_run(store):
+    assert store.schema_version == schema.SCHEMA_VERSION
+    info = dict(store.db.conn.execute("SELECT key, value FROM schema_info"))
+    assert info == {"version": str(schema.SCHEMA_VERSION), "writer": "matterstack-core"}
     assert store.get_run() == RUN
     assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.integrity_check() == "ok"

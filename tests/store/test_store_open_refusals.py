@@ -16,8 +16,11 @@ from store_helpers import copy_legacy_db, new_run, sha256, side_files
 
 from matterstack.errors import StoreError
 from matterstack.store import StateStore, preflight
+from matterstack.store.layout import ORIGINAL, SchemaLayout
+from matterstack.store.schema import SCHEMA_VERSION
 
 V3_RUN = "20261124_142443_89d0213d"
+V4_ORIGINAL_RUN = "20261207_021509_d1bee641"
 
 
 def assert_refused_untouched(path: Path, *words: str, readonly: bool = False) -> str:
@@ -44,10 +47,45 @@ def set_version(path: Path, version: str) -> None:
 
 @pytest.mark.parametrize("readonly", [False, True])
 def test_file_from_a_newer_matterstack_is_refused(tmp_path, readonly):
-    path = copy_legacy_db(V3_RUN, tmp_path)
+    path = tmp_path / "run" / "state.sqlite"
+    StateStore.create(path, new_run()).close()
+    set_version(path, str(SCHEMA_VERSION + 1))
+
+    assert_refused_untouched(path, "newer MatterStack", f"v{SCHEMA_VERSION + 1}", "upgrade", readonly=readonly)
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_file_from_a_newer_original_matterstack_is_refused(tmp_path, readonly):
+    # given a file of the original's layout (no writer mark) numbered past its newest schema
+    path = copy_legacy_db(V4_ORIGINAL_RUN, tmp_path)
     set_version(path, "5")
 
-    assert_refused_untouched(path, "newer MatterStack", "v5", "upgrade", readonly=readonly)
+    assert_refused_untouched(path, "no writer mark", "newer release of the original MatterStack", readonly=readonly)
+
+
+@pytest.mark.parametrize(
+    ("run_id", "change", "words"),
+    [
+        # the original's "4" holding some of our tables: somebody's migration stopped half-way
+        (V4_ORIGINAL_RUN, "CREATE TABLE run_notes (x)", ("half-migrated", "run_notes")),
+        # marked as ours but without our tables
+        (V4_ORIGINAL_RUN, "INSERT INTO schema_info VALUES ('writer', 'matterstack-core')", ("half-migrated", "missing")),
+        # an original v3 without the column every v3 has
+        (V3_RUN, "ALTER TABLE task_attempts DROP COLUMN operator_key", ("lacks task_attempts.operator_key",)),
+        # another program's mark
+        (V3_RUN, "INSERT INTO schema_info VALUES ('writer', 'othertool')", ("'othertool'", "not by MatterStack")),
+    ],
+)
+def test_half_migrated_or_foreign_layouts_are_refused(tmp_path, run_id, change, words):
+    path = copy_legacy_db(run_id, tmp_path)
+    with sqlite3.connect(path) as connection:
+        connection.execute(change)
+    connection.close()
+
+    message = assert_refused_untouched(path, *words)
+
+    assert "a copy of the file" not in message
+    assert list(path.parent.glob("*.bak")) == []
 
 
 def test_newer_file_in_wal_mode_is_refused_without_creating_wal_files(tmp_path):
@@ -201,7 +239,7 @@ def test_database_in_a_read_only_folder_can_still_be_read(read_only_run_dir):
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["13", "3"]
+    assert result.stdout.split() == ["13", "MatterStack", "0.2.x", "schema", "v3"]
     assert sha256(path) == before
     assert side_files(path) == []
 
@@ -214,7 +252,7 @@ def test_readonly_open_of_an_old_file_reads_migrated_data_and_writes_nothing(tmp
         (attempt,) = store.attempts_for_task("prep_lattice")
         with pytest.raises(StoreError, match="read-only"):
             store.set_task_statuses([("final_report", "PENDING", "try")])
-        assert (store.migrated_from, store.schema_version) == (1, 4)
+        assert (store.migrated_from, store.schema_version) == (SchemaLayout(ORIGINAL, 1), SCHEMA_VERSION)
 
     assert attempt.operator_key == "hpc.default"
     assert sha256(path) == before

@@ -16,6 +16,7 @@ CREATED_AT = {
     1: ["20261124_142052_f5c6a49b", "20261124_142113_28d86a26"],
     2: ["20261124_142216_9bef32b1", "20261124_142245_e5542ff0"],
     3: ["20261124_142443_89d0213d"],
+    4: ["20261207_021432_90261834", "20261207_021509_d1bee641"],
 }
 
 
@@ -31,7 +32,7 @@ def legacy_connection(run_id: str) -> sqlite3.Connection:
 @pytest.mark.parametrize(("version", "run_id"), [(v, r) for v, runs in CREATED_AT.items() for r in runs])
 def test_legacy_ddl_is_what_the_original_wrote(version, run_id):
     built = sqlite3.connect(":memory:")
-    for statement in schema.DDL[version]:
+    for statement in schema.ORIGINAL_DDL[version]:
         built.execute(statement)
 
     assert statements(built) == statements(legacy_connection(run_id))

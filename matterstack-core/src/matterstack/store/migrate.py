@@ -1,6 +1,6 @@
 """Forward migration of a state database to the current schema, in one transaction.
 
-Each step takes a file from version N to N+1 and is written against what real files of
+Each step takes an original file from version N to N+1 and is written against what real files of
 version N contain (columns are looked up by name; some 0.2.x "v1" files already have
 ``download_patterns``). All steps run inside one ``BEGIN IMMEDIATE`` ... ``COMMIT`` while
 the file is still in its legacy rollback-journal mode, so a failure anywhere rolls the file
@@ -18,6 +18,8 @@ from pathlib import Path
 from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.errors import StoreError
 from matterstack.store import schema
+from matterstack.store.layout import LayoutError, SchemaLayout, read_layout
+from matterstack.store.original_copy import keep_original_copy
 
 LEGACY_ATTEMPT_NAMESPACE = uuid.UUID("6df7afdd-8f9f-4b0c-9a2c-6f2b0c2b2b1a")
 """The namespace of the deterministic ids MatterStack 0.2.5+ gave attempts made from 0.2.4
@@ -133,12 +135,15 @@ COUNT_UNFINISHED_DEPENDENCIES = (
 """Correlated subquery: dependencies of ``tasks`` that are missing or not yet terminal."""
 
 
-def _v3_to_v4(connection: sqlite3.Connection) -> None:
-    """Ours: dependency table, ready counter, event logs and the indexes a tick filters on."""
+def _original_to_ours(connection: sqlite3.Connection) -> None:
+    """From the original's v3 or v4 (v3 plus ``tasks.operator_key``) to our layout: dependency
+    table, ready counter, event logs and the indexes a tick filters on."""
     # 0.2.7 left operator_key NULL on attempts it inherited from 0.2.5; a v3 file has them too.
     backfill_operator_keys(connection)
+    present = _columns(connection, "tasks")
     for column in schema.V4_TASK_COLUMNS:
-        connection.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
+        if column.split()[0] not in present:
+            connection.execute(f"ALTER TABLE tasks ADD COLUMN {column}")
     for statement in schema.V4_NEW:
         connection.execute(statement)
     connection.execute(
@@ -148,30 +153,50 @@ def _v3_to_v4(connection: sqlite3.Connection) -> None:
     connection.execute(f"UPDATE tasks SET waiting_on = ({COUNT_UNFINISHED_DEPENDENCIES})")
 
 
-STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
-"""``STEPS[n]`` takes a database from version n to n + 1."""
+STEPS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _original_to_ours}
+"""``STEPS[n]`` takes an original file from version n to n + 1 (3: straight to our layout)."""
 
 
-def migrate(connection: sqlite3.Connection, path: Path | str) -> int | None:
-    """Bring the database to :data:`schema.SCHEMA_VERSION`; return the version it had, or None.
+def _steps_for(layout: SchemaLayout) -> list[Callable[[sqlite3.Connection], None]]:
+    if not layout.is_original:
+        return []
+    steps = [STEPS[version] for version in range(layout.version, 3)]
+    return [*steps, _original_to_ours]
 
-    ``connection`` must be in autocommit mode (``isolation_level=None``). The version is read
+
+def migrate(connection: sqlite3.Connection, path: Path | str, *, keep_original: bool = True) -> SchemaLayout | None:
+    """Bring the database to our current layout; return the layout it had, or None.
+
+    ``connection`` must be in autocommit mode (``isolation_level=None``). The layout is read
     again under the write lock, so two processes opening one old file migrate it once (the
-    second finds it current and returns None).
+    second finds it current and returns None). With ``keep_original``, a file the original
+    MatterStack wrote is first copied beside itself (:func:`keep_original_copy`), so the
+    bytes it wrote survive whatever happens next.
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
-        start = read_version(connection)
-        for version in range(start, schema.SCHEMA_VERSION):
-            STEPS[version](connection)
-        if start < schema.SCHEMA_VERSION:
-            connection.execute(
-                "UPDATE schema_info SET value = ? WHERE key = 'version'", (str(schema.SCHEMA_VERSION),)
+        layout = read_layout(connection)
+        if not layout.is_current:
+            if layout.is_original and keep_original:
+                keep_original_copy(connection, Path(path), layout)
+            for step in _steps_for(layout):
+                step(connection)
+            connection.executemany(
+                "INSERT OR REPLACE INTO schema_info (key, value) VALUES (?, ?)",
+                [("version", str(schema.SCHEMA_VERSION)), (schema.WRITER_KEY, schema.WRITER)],
             )
         connection.execute("COMMIT")
     except BaseException as exc:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
+        if isinstance(exc, LayoutError):
+            raise StoreError(str(exc), where=str(path), fix=exc.fix) from exc
+        if isinstance(exc, OSError):
+            raise StoreError(
+                f"could not keep a copy of the file as MatterStack 0.2.x wrote it ({exc}); nothing was changed",
+                where=str(path),
+                fix="free disk space in the run folder (the copy is as large as state.sqlite) and try again",
+            ) from exc
         if not isinstance(exc, (sqlite3.Error, ValueError)):
             raise
         raise StoreError(
@@ -179,4 +204,4 @@ def migrate(connection: sqlite3.Connection, path: Path | str) -> int | None:
             where=str(path),
             fix="report it with a copy of state.sqlite; the MatterStack that wrote it still reads it",
         ) from exc
-    return start if start < schema.SCHEMA_VERSION else None
+    return None if layout.is_current else layout

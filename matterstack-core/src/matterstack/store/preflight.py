@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import StoreError
-from matterstack.store.schema import SCHEMA_VERSION
+from matterstack.store.layout import LayoutError, SchemaLayout, read_layout
 
 MOUNTS_FILE = Path("/proc/self/mounts")
 """Where the mount table is read from (Linux)."""
@@ -45,7 +45,6 @@ NETWORK_FILESYSTEMS = frozenset(
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
-_MATTERSTACK_TABLES = frozenset({"schema_info", "runs", "tasks"})
 
 
 @attrs.frozen
@@ -53,7 +52,7 @@ class DatabaseFile:
     """What the header and ``schema_info`` of an existing state database say."""
 
     path: Path
-    schema_version: int
+    layout: SchemaLayout
 
 
 def _unescape_mount_point(text: str) -> str:
@@ -133,7 +132,7 @@ def open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def inspect(path: Path) -> DatabaseFile:
-    """Read the schema version of an existing state database, refusing what we cannot open."""
+    """Read who wrote an existing state database and at which schema, refusing what we cannot open."""
     if not path.is_file():
         raise StoreError(
             "no state database here" if not path.exists() else "is not a file",
@@ -150,12 +149,7 @@ def inspect(path: Path) -> DatabaseFile:
     try:
         connection = sqlite3.connect(read_only_uri(path), uri=True)
         try:
-            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
-            version_rows = (
-                connection.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchall()
-                if _MATTERSTACK_TABLES <= tables
-                else []
-            )
+            layout = read_layout(connection)
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
@@ -164,22 +158,9 @@ def inspect(path: Path) -> DatabaseFile:
             where=str(path),
             fix="restore state.sqlite from a backup or start a new run",
         ) from exc
-    version_text = version_rows[0][0] if version_rows else None
-    if version_text is None or not str(version_text).isdigit() or int(version_text) < 1:
-        raise StoreError(
-            "is a SQLite database but not a MatterStack state database (no schema version)",
-            where=str(path),
-            fix="point MatterStack at a run folder's state.sqlite",
-        )
-    version = int(version_text)
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"was written by a newer MatterStack (schema v{version}; this version reads up to "
-            f"v{SCHEMA_VERSION})",
-            where=str(path),
-            fix="upgrade matterstack-core to open this run",
-        )
-    return DatabaseFile(path=path, schema_version=version)
+    except LayoutError as exc:
+        raise StoreError(str(exc), where=str(path), fix=exc.fix) from exc
+    return DatabaseFile(path=path, layout=layout)
 
 
 def check_writable(path: Path) -> None:

@@ -1,9 +1,11 @@
-"""The state database layouts: versions 1–3 exactly as MatterStack 0.2.x wrote them, and v4.
+"""The state database layouts: versions 1–4 exactly as MatterStack 0.2.x wrote them, and ours.
 
-Versions 1–3 reproduce, byte for byte, the ``CREATE`` statements that SQLAlchemy emitted for
-the original (tab indentation, ``", "`` line ends), so a file built from them is
-indistinguishable from a legacy one. Version 4 is ours and additive: it keeps every legacy
-table and column and adds the dependency table, the ready counter and the event logs.
+``ORIGINAL_DDL`` reproduces, byte for byte, the ``CREATE`` statements that SQLAlchemy emitted
+for the original (tab indentation, ``", "`` line ends), so a file built from them is
+indistinguishable from a legacy one. Our layout (``CURRENT_DDL``) is additive: it keeps every
+legacy table and column and adds the dependency table, the ready counter and the event logs.
+Our files carry a writer mark in ``schema_info``, because the numbers alone collided once
+(see :mod:`matterstack.store.layout`).
 
 Columns are always read by name: their order differs between files created at a version and
 files migrated to it.
@@ -11,7 +13,13 @@ files migrated to it.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+"""Our current layout. v4 was the same tables without the writer mark (and shares its number
+with the original's newest layout); v5 adds the mark."""
+
+WRITER_KEY = "writer"
+WRITER = "matterstack-core"
+"""The ``schema_info`` row every file of ours carries from v5 on."""
 
 
 def _table(name: str, *lines: str, suffix: str = "") -> str:
@@ -235,11 +243,23 @@ V4_NEW = (
     WAITING_ON_TRIGGER,
 )
 
-TASKS_V4 = _table("tasks", *_TASK_BODY_V2, *V4_TASK_COLUMNS, *_TASK_KEYS)
-V4 = (
+TASKS_ORIGINAL_V4 = _table("tasks", *_TASK_BODY_V2[:-1], "operator_key VARCHAR", _TASK_BODY_V2[-1], *_TASK_KEYS)
+V4_ORIGINAL = (
     SCHEMA_INFO,
     RUNS,
-    TASKS_V4,
+    TASKS_ORIGINAL_V4,
+    TASK_ATTEMPTS_V3,
+    IX_ATTEMPTS_TASK,
+    IX_ATTEMPTS_RUN,
+    IX_ATTEMPTS_RUN_STATUS,
+    EXTERNAL_RUNS,
+)
+
+TASKS_CURRENT = _table("tasks", *_TASK_BODY_V2, *V4_TASK_COLUMNS, *_TASK_KEYS)
+CURRENT_DDL = (
+    SCHEMA_INFO,
+    RUNS,
+    TASKS_CURRENT,
     TASK_ATTEMPTS_V3,
     IX_ATTEMPTS_TASK,
     IX_ATTEMPTS_RUN,
@@ -248,8 +268,8 @@ V4 = (
     *V4_NEW,
 )
 
-DDL = {1: V1, 2: V2, 3: V3, 4: V4}
-"""Every statement that creates a database at a given version.
+ORIGINAL_DDL = {1: V1, 2: V2, 3: V3, 4: V4_ORIGINAL}
+"""Every statement with which MatterStack 0.2.x created a database at a given version.
 
 The original emitted the three ``task_attempts`` indexes in no fixed order; files differ.
 """

@@ -21,9 +21,10 @@ from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.attempts import AttemptQueries
 from matterstack.store.history import OperatorContact, RunEvent, RunNote
+from matterstack.store.layout import SchemaLayout
 from matterstack.store.migrate import migrate, read_version
 from matterstack.store.rows import run_from_row, run_values
-from matterstack.store.schema import RUN_COLUMNS, SCHEMA_VERSION, V4
+from matterstack.store.schema import CURRENT_DDL, RUN_COLUMNS, SCHEMA_VERSION, WRITER, WRITER_KEY
 
 BUSY_TIMEOUT_SECONDS = 5.0
 CONTACT_REFRESH_SECONDS = 1.0
@@ -85,7 +86,7 @@ class StateStore(AttemptQueries):
         path: Path,
         *,
         readonly: bool,
-        migrated_from: int | None,
+        migrated_from: SchemaLayout | None,
     ) -> None:
         run_ids = [row[0] for row in connection.execute("SELECT run_id FROM runs")]
         if len(run_ids) != 1:
@@ -98,7 +99,7 @@ class StateStore(AttemptQueries):
 
     @classmethod
     def create(cls, db_path: Path | str, run: Run) -> StateStore:
-        """Create a new database at schema v4 holding ``run``; refuse if the file exists."""
+        """Create a new database at our current schema holding ``run``; refuse if the file exists."""
         path = Path(db_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         preflight.check_local_disk(path.parent)
@@ -112,9 +113,12 @@ class StateStore(AttemptQueries):
             connection = _connect(path, set())
             _enable_wal(connection, path)
             connection.execute("BEGIN IMMEDIATE")
-            for statement in V4:
+            for statement in CURRENT_DDL:
                 connection.execute(statement)
-            connection.execute("INSERT INTO schema_info (key, value) VALUES ('version', ?)", (str(SCHEMA_VERSION),))
+            connection.executemany(
+                "INSERT INTO schema_info (key, value) VALUES (?, ?)",
+                [("version", str(SCHEMA_VERSION)), (WRITER_KEY, WRITER)],
+            )
             connection.execute(
                 f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
                 run_values(run),
@@ -134,14 +138,14 @@ class StateStore(AttemptQueries):
 
     @classmethod
     def open(cls, db_path: Path | str, *, readonly: bool = False) -> StateStore:
-        """Open an existing database, migrating it to v4 first (one transaction).
+        """Open an existing database, migrating it to our current schema first (one transaction).
 
         With ``readonly`` nothing is ever written: an older file is read through a migrated
         in-memory copy, and writes raise :class:`StoreError`.
         """
         path = Path(db_path)
         preflight.check_local_disk(path)
-        version = preflight.inspect(path).schema_version
+        layout = preflight.inspect(path).layout
         if readonly:
             connection = _open_readonly(path)
         else:
@@ -149,13 +153,13 @@ class StateStore(AttemptQueries):
             connection = _connect(path, _side_files(path))
         try:
             migrated_from = None
-            if version < SCHEMA_VERSION and readonly:
+            if not layout.is_current and readonly:
                 memory = sqlite3.connect(":memory:", isolation_level=None)
                 connection.backup(memory)
                 connection.close()
                 connection = memory
-                migrated_from = migrate(connection, path)
-            elif version < SCHEMA_VERSION:
+                migrated_from = migrate(connection, path, keep_original=False)
+            elif not layout.is_current:
                 migrated_from = migrate(connection, path)
             if not readonly:
                 _enable_wal(connection, path)
@@ -185,8 +189,8 @@ class StateStore(AttemptQueries):
         return read_version(self.db.conn)
 
     @property
-    def migrated_from(self) -> int | None:
-        """The file's older schema version when opening migrated it (in memory if read-only)."""
+    def migrated_from(self) -> SchemaLayout | None:
+        """The file's older layout when opening migrated it (in memory if read-only)."""
         return self._migrated_from
 
     def integrity_check(self) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from matterstack.errors import StoreError
 from matterstack.store import preflight
-from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER, SCHEMA_VERSION
+from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER
 
 SUMMARY_SQL = (
     "SELECT run_id, workspace_slug, status, status_reason, created_at,"
@@ -37,7 +37,7 @@ def run_summary(db_path: Path | str) -> dict[str, Any]:
     """
     path = Path(db_path)
     preflight.check_local_disk(path)
-    if preflight.inspect(path).schema_version < SCHEMA_VERSION:
+    if not preflight.inspect(path).layout.is_current:
         from matterstack.store.state_store import StateStore
 
         with StateStore.open(path) as store:
