@@ -13,7 +13,7 @@ import nox
 ROOT = Path(__file__).parent
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-human", "matterstack-ops-experiment")
-TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis")
+TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis", "pydantic")
 HARNESS = ROOT / "tools" / "slurm-harness"
 SLURM_PROFILES = ("jobcomp", "accounting")
 

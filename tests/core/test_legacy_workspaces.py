@@ -50,9 +50,13 @@ def rows(database: Path, table: str) -> list[dict]:
         connection.close()
 
 
+SECOND_ITERATION_STATE = {"iteration": 1, "review": {"request_external_check": True, "approve_validation": True}}
+"""A state after the first iteration that makes every campaign plan its whole second one."""
+
+
 def test_the_legacy_fixtures_are_present():
-    assert [path.relative_to(LEGACY_FIXTURES).parts[0] for path in MAIN_FILES] == ["v1", "v2", "v3"]
-    assert len(DATABASES) == 6
+    assert [path.relative_to(LEGACY_FIXTURES).parts[0] for path in MAIN_FILES] == ["v1", "v2", "v3", "v4"]
+    assert len(DATABASES) == 8
 
 
 @pytest.mark.parametrize("main_py", MAIN_FILES, ids=lambda path: path.parts[-3])
@@ -61,7 +65,7 @@ def test_each_legacy_campaign_plans_both_iterations_and_then_ends(main_py):
     campaign = load_campaign(main_py)
     # when planning as the orchestrator would
     first = campaign.plan(None)
-    second = campaign.plan({"iteration": 1, "review": {"request_external_check": True}})
+    second = campaign.plan(SECOND_ITERATION_STATE)
     # then both iterations are valid workflows and the third plan ends the run
     assert isinstance(first, Workflow) and isinstance(second, Workflow)
     first.validate()
@@ -74,7 +78,7 @@ def test_planned_tasks_match_what_0_2_x_stored(main_py):
     # given the tasks a legacy campaign plans now and the rows the original stored
     campaign = load_campaign(main_py)
     first = campaign.plan(None)
-    planned = {task.task_id: task for task in [*first, *campaign.plan({"iteration": 1, "review": {"request_external_check": True}})]}
+    planned = {task.task_id: task for task in [*first, *campaign.plan(SECOND_ITERATION_STATE)]}
     for database in (main_py.parent / "runs").glob("*/state.sqlite"):
         for row in rows(database, "tasks"):
             task = planned[row["task_id"]]

@@ -71,7 +71,8 @@ def test_no_room_for_the_copy_refuses_and_changes_nothing(tmp_path):
     script = textwrap.dedent(
         """
         import resource, signal, sys
-                from matterstack.store import StateStore
+        from matterstack.errors import StoreError
+        from matterstack.store import StateStore
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), resource.RLIM_INFINITY))
         try:

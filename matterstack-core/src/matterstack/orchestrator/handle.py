@@ -44,7 +44,8 @@ class RunHandle:
             return None
         return json.loads(path.read_text())
 
-    def write_campaign_state(self, state: Any) -> None:
-        """Write ``campaign_state.json`` atomically (temp file + rename)."""
-        write_atomic(self.root_path / CAMPAIGN_STATE_FILE, json.dumps(state))
+    def write_campaign_state(self, text: str) -> None:
+        """Write ``campaign_state.json`` atomically (temp file + rename); ``text`` is what
+        :func:`~matterstack.core.campaign_state.campaign_state_text` made of the state."""
+        write_atomic(self.root_path / CAMPAIGN_STATE_FILE, text)
 

@@ -14,6 +14,7 @@ import json
 
 import attrs
 
+from matterstack.core.campaign_state import campaign_state_text
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.errors import MatterStackError
 from matterstack.atomic_write import write_atomic
@@ -102,7 +103,7 @@ def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> i
     results = campaign_results(store, handle.root_path)
     try:
         new_state = campaign.analyze(handle.read_campaign_state(), results)
-        json.dumps(new_state)  # campaign_state.json must be able to hold it
+        state_text = campaign_state_text(new_state)
     except Exception as exc:  # the user's code: any exception is theirs to fix
         _record_campaign_error(store, state, "analyze", exc)
         return 0
@@ -117,7 +118,7 @@ def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> i
     # all: the state waits in a pending file until the database holds the rest, so a crash
     # in between analyzes the same results from the same state again.
     write_atomic(handle.root_path / PENDING_STATE_FILE, json.dumps({
-        "state": new_state, "tasks_before": _task_count(store), "completes": workflow is None}))
+        "state_text": state_text, "tasks_before": _task_count(store), "completes": workflow is None}))
     if workflow is None:
         store.set_run_status(RunStatus.COMPLETED, "plan returned None: the campaign is done")
     else:
@@ -138,7 +139,9 @@ def settle_campaign_state(handle: RunHandle, store) -> None:
     recorded = _task_count(store) > pending["tasks_before"] or (
         pending["completes"] and store.get_run().status == RunStatus.COMPLETED)
     if recorded:
-        handle.write_campaign_state(pending["state"])
+        # A pending file of an earlier version holds the state itself, not its text.
+        text = pending["state_text"] if "state_text" in pending else json.dumps(pending["state"])
+        handle.write_campaign_state(text)
     path.unlink()
 
 
