@@ -13,7 +13,7 @@ from matterstack.errors import MatterStackError
 from matterstack.core.operator_key import route_new_task
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.legacy_config import read_legacy_config
-from matterstack.orchestrator.observe import attempt_key
+from matterstack.orchestrator.observe import attempt_key, stub_words
 from matterstack.orchestrator.schedule import key_limit, untagged_key
 from matterstack.orchestrator.tickstate import TickState
 from matterstack.wiring.summary import render_summary, wiring_summary
@@ -94,8 +94,10 @@ def _explain_attempt(state: TickState, attempt, status: TaskStatus) -> Waiting:
     key = attempt_key(attempt)
     since = attempt.submitted_at or attempt.created_at
     since_text = since.isoformat() if since else None
-    if key is None or not state.registry.has(key):
-        why = state.registry.missing_key_reason(key) if key else "no operator key recorded"
+    if key is None:
+        return Waiting(attempt.task_id, status.value, "nobody: " + stub_words(state.handle.run_id, attempt.task_id), key, since_text)
+    if not state.registry.has(key):
+        why = state.registry.missing_key_reason(key)
         return Waiting(attempt.task_id, status.value, f"cannot be polled: {why}", key, since_text)
     try:
         operator = state.registry.get(key)

@@ -42,11 +42,18 @@ def group_by_key(attempts: list[Attempt]) -> dict[str | None, list[Attempt]]:
     return groups
 
 
+def stub_words(run_id: str, task_ids: str) -> str:
+    """Why an attempt with no operator key is left alone, and how to move on: MatterStack
+    0.2.7 gave an ``ExternalTask`` with no operator a "stub" attempt nothing ever answers."""
+    return (f"no operator key recorded (a stub MatterStack 0.2.x left for a task with no operator; "
+            f"fix: `matterstack rerun {run_id} {task_ids} --force` gives it a new attempt on its default operator)")
+
+
 def usable_operator(state: TickState, key: str | None, attempts: list[Attempt]):
     """The operator for ``key``, or None after noting why these attempts are left alone."""
     if key is None or not state.registry.has(key):
         ids = ", ".join(sorted(a.task_id for a in attempts))
-        what = "no operator key recorded" if key is None else state.registry.missing_key_reason(key)
+        what = stub_words(state.handle.run_id, ids) if key is None else state.registry.missing_key_reason(key)
         state.note(f"{len(attempts)} attempt(s) left unchanged ({ids}): {what}")
         return None
     try:
