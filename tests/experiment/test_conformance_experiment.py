@@ -34,7 +34,9 @@ class TestExperimentOverHttpConformance(OperatorConformance):
     expected_collected_files = frozenset({PROFILE_FILE, "experiment_result.json", "experiment_request.json", "recipe.txt"})
     invalid_settings = [
         ({"api": {"base_url": 8080}}, "operators.experiment.default.api.base_url: expected a string, found an integer"),
-        ({"api": {"token_env": "LAB"}}, "operators.experiment.default.api.base_url: required key is missing"),
+        ({"api": {"token_env": "LAB"}}, "operators.experiment.default.api: base_url is missing, and token_env is only sent over HTTP"),
+        ({"api": {"base_url": "http://lab", "tokn_env": "LAB"}},
+         "operators.experiment.default.api.tokn_env: unknown key (fix: did you mean 'token_env'?"),
         ({"api": {"base_url": "ftp://lab"}}, "operators.experiment.default.api.base_url: base_url must start with http://"),
         ({"exchange_dir": "/lab", "api": {"base_url": "http://lab"}}, "exchange_dir and api exclude each other"),
     ]

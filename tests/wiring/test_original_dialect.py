@@ -125,6 +125,36 @@ def test_experiment_api_block_keeps_the_sites_own_keys_and_the_file_exchange(plu
     assert api.site == {"gateway": "lab-gateway.example", "instrument": "xrd-2", "retries": 3}
 
 
+@pytest.mark.parametrize(("api", "expected"), [
+    ({"base_url": "http://lab", "tokn_env": "LAB"}, "api.tokn_env: unknown key (fix: did you mean 'token_env'?"),
+    ({"gateway": "lab", "base_ur": "http://lab"}, "api.base_ur: unknown key (fix: did you mean 'base_url'?"),
+    ({"token_env": "LAB"}, "api: base_url is missing, and token_env is only sent over HTTP"),
+])
+def test_an_api_block_refuses_a_near_miss_of_its_own_keys_and_a_token_without_a_url(plugins, yaml_file, api, expected):
+    path = yaml_file(json.dumps({"operators": {"experiment.default": {"kind": "experiment", "api": api}}}))
+
+    message = refusal(path, plugins)
+
+    assert f"operators.experiment.default.{expected}" in message
+
+
+def test_a_snapshot_0_2_x_wrote_keeps_a_near_miss_in_its_api_block_as_the_sites_own(tmp_path, plugins):
+    # given a run whose 0.2.x snapshot has an api block: 0.2.x read none of its keys
+    handle = run_with_snapshot(tmp_path, """
+        operators:
+          experiment.default:
+            kind: experiment
+            api: {base_ur: lab-gateway.example}
+    """, ORIGINAL_METADATA)
+
+    # when its wiring is read
+    wiring = snapshot_wiring(handle, host=plugins)
+
+    # then the key is the site's, and requests are files as they were
+    api = wiring.instances["experiment.default"].settings.api
+    assert api.site == {"base_ur": "lab-gateway.example"} and api.base_url is None
+
+
 def test_sbatch_spellings_and_other_long_options_become_directives(plugins, yaml_file):
     lines = script_of({"cpus-per-task": 8, "mem": "32G", "gres": "gpu:1", "constraint": "ib", "exclusive": True,
                        "mail-user": "alice@example.org", "mail_type": "END", "requeue": False}, plugins, yaml_file)
@@ -142,6 +172,7 @@ def test_sbatch_spellings_and_other_long_options_become_directives(plugins, yaml
     ({"mem": "8G", "memory_gb": 8}, "memory_gb and mem are the same sbatch directive"),
     ({"cpus-per-task": 4, "cpus_per_task": 8}, "slurm.cpus_per_task: given twice"),
     ({"partiton": "dev"}, "slurm.partiton: unknown key (fix: did you mean 'partition'?"),
+    ({"options": {"constraint": "ib"}}, "slurm.options: unknown key (fix: remove it;"),
     ({"nodes": "many"}, "slurm.nodes: expected an integer, found a string"),
 ])
 def test_a_slurm_block_sbatch_cannot_take_is_one_error_with_its_key_path(plugins, yaml_file, block, expected):

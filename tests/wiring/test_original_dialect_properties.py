@@ -103,3 +103,21 @@ def test_a_near_miss_of_an_instance_key_is_refused_with_a_suggestion_one_edit_aw
     assert raised.value.where == f"operators.yaml: operators.hpc.c.{typo}"
     suggested = raised.value.fix.split("'")[1]
     assert suggested in known and edit_distance(typo, suggested) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_a_near_miss_of_an_api_key_is_refused_though_the_block_takes_the_sites_own_keys(data):
+    known = ["base_url", "token_env"]
+    typo = one_edit(data.draw(st.sampled_from(known)), data)
+    if typo in known:
+        return
+    document = {"operators": {"experiment.lab": {"kind": "experiment", "api": {
+        "base_url": "http://lab", "gateway": "lab-gateway", typo: "x"}}}}
+
+    with pytest.raises(ConfigError) as raised:
+        build_wiring(document, host=plugin_host(), filename="operators.yaml", source="test")
+
+    assert raised.value.where == f"operators.yaml: operators.experiment.lab.api.{typo}"
+    suggested = raised.value.fix.split("'")[1]
+    assert suggested in known and edit_distance(typo, suggested) == 1

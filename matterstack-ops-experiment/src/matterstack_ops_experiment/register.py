@@ -23,7 +23,14 @@ class LabApiSettings:
     base_url: str | None = setting(None, help="the lab API's base URL (absent: requests and results are files, as in 0.2.x)")
     token_env: str | None = setting(None, help="name of the environment variable holding the API token")
     site: dict[str, Any] = pass_through(help="the site's own keys, kept as written for the lab's tools",
-                                        spellings=ANY_KEY, hint="")
+                                        spellings=ANY_KEY, hint="or a key of the site's own that is no near-miss of these")
+
+    def __attrs_post_init__(self):
+        # a token without an endpoint means base_url was forgotten: the lab would never hear
+        # from us while attempts wait for result files nobody writes
+        if self.token_env is not None and self.base_url is None:
+            raise ValueError("base_url is missing, and token_env is only sent over HTTP: add base_url: "
+                             "http(s)://..., or remove token_env to exchange files")
 
 
 @attrs.frozen

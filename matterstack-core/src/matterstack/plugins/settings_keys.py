@@ -4,9 +4,12 @@ options, unknown keys and what a person is told about each.
 A field may name ``aliases`` (the spellings MatterStack 0.2.x used): a block that uses one is
 read as if it used the field's name, and a :class:`SettingsNote` says so. A field made with
 :func:`pass_through` gathers the keys that name no field but that its table of spellings
-knows (Slurm's sbatch options, a lab's own API keys), under their canonical names. Any other
-key is an error that suggests the nearest known one; in a file written by 0.2.x (``lenient``),
-which ignored such keys, it is a warning and the key is dropped.
+knows (Slurm's sbatch options, a lab's own API keys), under their canonical names; the field's
+own name is not a key of the block. A field that takes every key (:data:`ANY_KEY`) still
+refuses a near-miss of one of the block's own keys (``tokn_env``), since that is a typo far
+more often than a key of the site's own. Any other key is an error that suggests the nearest
+known one; in a file written by 0.2.x (``lenient``), which ignored such keys, it is a warning
+and the key is dropped.
 """
 
 from __future__ import annotations
@@ -146,11 +149,14 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
         elif key in aliases:
             canonical, target = aliases[key], out
             _note(notes, "note", f"{where}.{key}", f"is the 0.2.x spelling of {canonical}")
-        elif spellings == ANY_KEY or key in spellings:
+        elif _passes_through(key, spellings, names, lenient):
             canonical, target = (key if spellings == ANY_KEY else spellings[key]), (out if as_written else gathered)
         elif lenient:
             _note(notes, "warning", f"{where}.{key}", "is ignored: MatterStack 0.2.x ignored it too")
             continue
+        elif extra is not None and key == extra.name:
+            # cattrs would take it as the field itself, unchecked: it is no key of the block
+            raise ConfigError("unknown key", where=f"{where}.{key}", fix=unknown_key_fix_for(cls, key))
         else:  # left for cattrs, which reports it with every other problem of the block
             out[key] = value
             continue
@@ -169,6 +175,14 @@ def normalize_keys(cls: type, data: Any, *, where: str, notes: list | None, leni
             out[key] = normalize_keys(inner, out[key], where=f"{where}.{key}", notes=notes, lenient=lenient,
                                       as_written=as_written)
     return out
+
+
+def _passes_through(key: str, spellings: Mapping[str, str] | str, names: tuple, lenient: bool) -> bool:
+    """Whether ``key`` belongs to the block's pass-through field. Under :data:`ANY_KEY`, a
+    near-miss of a field's name is a typo, except in a file 0.2.x wrote (it took any key there)."""
+    if spellings != ANY_KEY:
+        return key in spellings
+    return lenient or nearest_key(key, names) is None
 
 
 def _note(notes: list | None, level: str, where: str, message: str) -> None:
