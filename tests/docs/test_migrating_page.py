@@ -1,6 +1,6 @@
 """docs/migrating.md is what happens to a real 0.2.x project: every console block of the page
 is replayed, in page order, against a writable copy of the legacy fixture it names
-(tests/fixtures/legacy-runs/v2 written by MatterStack 0.2.5, v3 by 0.2.7)."""
+(tests/fixtures/legacy-runs/v2 written by MatterStack 0.2.5, v3 by 0.2.7, v4 by 0.2.6)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,11 @@ def test_every_console_block_of_the_page_replays_against_a_fixture():
     names = list(tagged_blocks(PAGE))
 
     assert not untagged_blocks(PAGE)
-    assert {name.split("-", 1)[0] for name in names} == {"v2", "v3"}
+    assert {name.split("-", 1)[0] for name in names} == {"v2", "v3", "v4"}
     assert shutil.which("sqlite3"), "the page checks databases with the sqlite3 command: install it"
 
 
-@pytest.mark.parametrize("version", ["v2", "v3"])
+@pytest.mark.parametrize("version", ["v2", "v3", "v4"])
 def test_the_page_commands_migrate_and_continue_a_legacy_project(version, tmp_path, matterstack_command):
     # given a copy of the fixture, and the files the page writes before a block
     project = legacy_project(version, tmp_path)
