@@ -134,3 +134,23 @@ def test_a_0_2_5_run_without_a_snapshot_gets_the_same_counts_and_statuses(legacy
 
     assert reader(evidence / "bundle.json") == original_said
     assert not (evidence / "operators_snapshot").exists()
+
+
+def test_a_0_2_6_runs_new_bundle_agrees_with_the_one_0_2_6_exported(tmp_path, installed_matterstack):
+    # given the COMPLETED run 0.2.6 wrote (schema "4"), with the bundle 0.2.6 exported for it
+    run_id = "20261207_021432_90261834"
+    project = Project(tmp_path / "project", installed_matterstack)
+    copy_writable(LEGACY_RUNS / "v4", project.workspaces)
+    evidence = project.run_dir(run_id) / "evidence"
+    original = json.loads((evidence / "bundle.json").read_text())
+
+    # when it is exported again here
+    ok(project.matterstack("export-evidence", run_id))
+
+    # then every 0.2.x key says what 0.2.6 said, but the moment it was made and the report's text
+    exported = json.loads((evidence / "bundle.json").read_text())
+    assert "wiring" not in original and exported["wiring"]["source"] == "WORKSPACE_DEFAULT"
+    for key in set(LEGACY_KEYS) - {"generated_at", "report_content"}:
+        assert exported[key] == original[key], key
+    assert sorted(p.name for p in (evidence / "operators_snapshot").iterdir()) == [
+        "history.jsonl", "metadata.json", "operators.yaml"]

@@ -38,19 +38,18 @@ def legacy_bundle_keys(handle: RunHandle, store) -> dict:
         history = store.attempts_for_task(task.task_id)
         moments += [m for a in history for m in (a.created_at, a.submitted_at, a.ended_at) if m is not None]
         entry = {"image": task.image, "command": task.command, "status": status.value,
-                 "attempts": [_attempt(handle.root_path, a) for a in history], "current_attempt": None,
+                 "attempts": [_attempt(handle.root_path, run.root_path, a) for a in history], "current_attempt": None,
                  "legacy_external_run": None}
         if history:
             current = current or history[-1]
-            entry.update(current_attempt=_attempt(handle.root_path, current), status=current.status.value,
+            entry.update(current_attempt=_attempt(handle.root_path, run.root_path, current), status=current.status.value,
                          operator_type=current.operator_type, operator_key=current.operator_key,
                          external_id=current.external_id, results=current.operator_data)
             if current.status.value in COUNTED:
                 counts[COUNTED[current.status.value]] += 1
             if current.relative_path:
-                folder = handle.root_path / current.relative_path
-                if folder.exists():
-                    artifacts[task.task_id] = str(folder)
+                if (handle.root_path / current.relative_path).exists():
+                    artifacts[task.task_id] = str(Path(run.root_path) / current.relative_path)
                 else:
                     entry["artifact_missing"] = True
         tasks[task.task_id] = entry
@@ -73,9 +72,11 @@ def legacy_bundle_keys(handle: RunHandle, store) -> dict:
     }
 
 
-def _attempt(run_dir: Path, attempt) -> dict:
-    """One attempt as 0.2.x exported it (``artifact_path`` absolute here: the run's own folder)."""
-    folder = run_dir / attempt.relative_path if attempt.relative_path else None
+def _attempt(run_dir: Path, stored_root: str, attempt) -> dict:
+    """One attempt as 0.2.x exported it: ``artifact_path`` is the run's ``root_path`` as the
+    database stores it (relative to the project for 0.2.x runs) joined with the attempt's folder."""
+    relative = attempt.relative_path
+    folder = run_dir / relative if relative else None
     return {
         "attempt_id": attempt.attempt_id,
         "attempt_index": attempt.attempt_index,
@@ -86,7 +87,7 @@ def _attempt(run_dir: Path, attempt) -> dict:
         "external_id": attempt.external_id,
         "operator_data": attempt.operator_data,
         "relative_path": attempt.relative_path,
-        "artifact_path": str(folder) if folder else None,
+        "artifact_path": str(Path(stored_root) / relative) if relative else None,
         "artifact_missing": bool(folder and not folder.exists()),
         "created_at": _naive(attempt.created_at),
         "submitted_at": _naive(attempt.submitted_at),
