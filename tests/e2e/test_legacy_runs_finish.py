@@ -30,6 +30,36 @@ RUNS = {
 }
 
 
+EXPECTED = sorted(LEGACY_RUNS.glob("v*/expected/*.json"))
+
+
+@pytest.mark.parametrize("expected_file", EXPECTED, ids=lambda path: f"{path.parts[-3]}-{path.stem}")
+def test_every_legacy_run_opens_steps_and_keeps_every_task_and_attempt(tmp_path, installed_matterstack,
+                                                                       expected_file):
+    # given a copy of the project holding one run the original wrote
+    expected = json.loads(expected_file.read_text())
+    run_id, version = expected["run_id"], expected_file.parts[-3]
+    project = Project(tmp_path / "project", installed_matterstack)
+    copy_writable(LEGACY_RUNS / version, project.workspaces)
+
+    # when its user looks at it and steps it
+    shown = ok(project.matterstack("status", run_id)).stdout
+    ok(project.matterstack("step", run_id))
+
+    # then it is shown with the status the original left, and no task or attempt is lost
+    assert shown.startswith(f"Run {run_id}: {expected['run']['status']}")
+    attempts = {a["attempt_id"]: a for a in project.attempts(run_id)}
+    with project.db(run_id) as db:
+        tasks = {row[0] for row in db.execute("SELECT task_id FROM tasks")}
+    assert {t["task_id"] for t in expected["tasks"]} <= tasks
+    for task in expected["tasks"]:
+        for attempt in task.get("attempts", []):
+            kept = attempts[attempt["attempt_id"]]
+            assert (kept["task_id"], kept["attempt_index"]) == (task["task_id"], attempt["attempt_index"])
+        if task.get("external_run"):
+            assert task["task_id"] in {a["task_id"] for a in attempts.values()}
+
+
 def answer_folder(project: Project, run_id: str, task_id: str) -> Path:
     """The folder of the task's current attempt (where its request and answer live)."""
     (row,) = [a for a in project.attempts(run_id, task_id) if a["status"] == "WAITING_EXTERNAL"]
