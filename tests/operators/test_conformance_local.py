@@ -13,7 +13,10 @@ class TestLocalKindConformance(OperatorConformance):
     invalid_settings = [
         ({"max_concurrent": "many"}, "max_concurrent: expected an integer, found a string"),
         ({"max_concurrent": 0}, "max_concurrent: expected a positive integer"),
-        ({"backend": {"type": "local"}}, "takes no backend"),
+        ({"backend": {"type": "slurm", "workspace_root": "/s"}},
+         "operators.local.default.backend.type: kind 'local' takes only backend type local"),
+        ({"backend": {"type": "local", "dry_rn": True}},
+         "operators.local.default.backend.dry_rn: unknown key (fix: did you mean 'dry_run'?"),
     ]
 
     def operator_settings(self, tmp_path):

@@ -123,8 +123,18 @@ def test_kinds_without_backends_reject_backend(write, host):
     assert error_of(write, "operators: {human.default: {kind: human, backend: {type: local}}}", host) == (
         "FILE: operators.human.default.backend: kind 'human' takes no backend "
         "(fix: remove it; only kinds that run compute jobs (like hpc) take a backend)")
-    assert "operators.local.default.backend: kind 'local' takes no backend" in \
-        error_of(write, "operators: {local.default: {kind: local, backend: {}}}", host)
+
+
+def test_a_local_instance_takes_only_0_2_xs_local_backend_block(write, host):
+    for block in ("{}", "{type: local}", "{type: local, dry_run: true}"):
+        path = write("ok.yaml", f"operators: {{local.default: {{kind: local, backend: {block}}}}}")
+        assert load_operators_file(path, host).instances["local.default"].kind == "local"
+
+    assert error_of(write, "operators: {local.default: {kind: local, backend: {type: slurm, workspace_root: /s}}}",
+                    host) == ("FILE: operators.local.default.backend.type: kind 'local' takes only backend type local "
+                              "(fix: write type: local, or make it an hpc.<name> instance for a slurm backend)")
+    assert "operators.local.default.backend.dry_rn: unknown key (fix: did you mean 'dry_run'?" in \
+        error_of(write, "operators: {local.default: {kind: local, backend: {type: local, dry_rn: true}}}", host)
 
 
 def test_hpc_yaml_is_only_for_kind_hpc(write, host):
