@@ -23,6 +23,8 @@ from matterstack.testing.outage import UnreachableOperator
 
 OUTCOMES = ("succeed", "fail", "long")
 UNKNOWN_SETTING = "no_such_setting_of_the_conformance_kit"
+NEAR_MISS = "max_concurent"
+"""A typo of ``max_concurrent``, which every instance takes: refused, naming the key it missed."""
 FAKE_OUTAGE_ID = "fake-unreachable"
 ACTIVE = frozenset({AttemptStatus.SUBMITTED, AttemptStatus.RUNNING, AttemptStatus.WAITING_EXTERNAL})
 EXECUTIONS_FILE = "executions.txt"
@@ -208,19 +210,25 @@ class OperatorConformance:
         self.assert_work_stopped(operator, entry.context)
 
     def test_invalid_settings_are_refused_with_one_line_naming_the_key_path(self, matterstack_harness, tmp_path):
+        """Each of ``invalid_settings`` is refused, and so is an unknown key in the instance block
+        and in its backend block (when it has one), a typo with the key it missed."""
         harness = matterstack_harness
         valid = self.operator_settings(tmp_path)
         harness.new_operator(valid)
-        cases = [*self.invalid_settings, ({**valid, UNKNOWN_SETTING: True}, f"operators.{self.operator_key}.{UNKNOWN_SETTING}")]
+        at = f"operators.{self.operator_key}"
+        unknown = [({**valid, UNKNOWN_SETTING: True}, f"{at}.{UNKNOWN_SETTING}: unknown key"),
+                   ({**valid, NEAR_MISS: 2}, f"{at}.{NEAR_MISS}: unknown key (fix: did you mean 'max_concurrent'?")]
+        if isinstance(valid.get("backend"), dict):
+            unknown.append(({**valid, "backend": {**valid["backend"], UNKNOWN_SETTING: True}},
+                            f"{at}.backend.{UNKNOWN_SETTING}: unknown key"))
 
-        for block, text in cases:
+        for block, text in [*self.invalid_settings, *unknown]:
             with pytest.raises(ConfigError) as raised:
                 harness.new_operator(block)
             line = str(raised.value)
             assert "\n" not in line and line == raised.value.one_line(), line
-            assert f"operators.{self.operator_key}" in line, f"{block}: {line}"
+            assert at in line, f"{block}: {line}"
             assert text in line, f"{block}: {text!r} not in {line!r}"
-        assert "unknown key" in line
 
     def test_an_unreachable_system_never_fails_the_attempt(self, matterstack_harness, matterstack_outage):
         """Transient errors: while the system is unreachable, poll raises
