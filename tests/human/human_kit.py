@@ -95,7 +95,7 @@ class Project:
 
     def add_legacy(self, version: str) -> None:
         for workspace in (LEGACY / version).iterdir():
-            if workspace.name != "expected":
+            if workspace.is_dir() and workspace.name != "expected":
                 shutil.copytree(workspace, self.workspaces / workspace.name)
 
     def ms(self, *args: str):

@@ -202,3 +202,17 @@ def test_a_job_bundle_to_run_by_hand_is_listed_shown_and_answered_by_its_results
     assert project.campaign_state(run_id) == {"files": {"energy.txt": str(bundle / "output" / "energy.txt")}}
     assert (bundle / "output" / "energy.txt").read_text() == "-5.4\n"
     assert project.ok("human", "list").strip() == "No request waits for a person."
+
+
+def test_a_0_2_6_request_is_listed_with_the_instructions_the_task_gave(project):
+    # given the RUNNING run 0.2.6 wrote, whose approval carries files["instructions.md"]
+    project.add_legacy("v4")
+
+    # when a person lists what waits for them
+    (request,) = json.loads(project.ok("human", "list", "--json"))
+    text = project.ok("human", "list")
+
+    # then the request reads with the task's own words, not "(no instructions)"
+    assert (request["task_id"], request["instructions"]) == (
+        "approve_pilot", "Approve a 20-cell pilot line run for the top-ranked cathode.")
+    assert "(no instructions)" not in text

@@ -23,7 +23,7 @@ from matterstack.orchestrator.workspace import all_runs, find_run
 from matterstack.plugins import AttemptStatus
 from matterstack.store import StateStore
 
-from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, utc_now
+from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, INSTRUCTIONS_FILE, utc_now
 from matterstack_ops_human.manual_hpc import JOB_FILE, OUTPUT_DIR, STATUS_FILE
 
 HUMAN_KIND = "human"
@@ -90,7 +90,16 @@ class Request:
             asked = f"{text.splitlines()[0]}: " if text else ""
             return (f"{asked}job bundle: run {JOB_FILE} on the cluster (`{self.task.command}`), "
                     f"bring back {OUTPUT_DIR}/ then {STATUS_FILE}")
-        return text.splitlines()[0] if text else "(no instructions)"
+        return text.splitlines()[0] if text else self._written_instructions() or "(no instructions)"
+
+    def _written_instructions(self) -> str | None:
+        """The first line of prose in the attempt's ``instructions.md``: MatterStack 0.2.x
+        wrote the task's own ``files["instructions.md"]`` there under a "# Human Task" title."""
+        try:
+            text = (self.attempt_dir / INSTRUCTIONS_FILE).read_text(errors="replace")
+        except OSError:
+            return None
+        return next((line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")), None)
 
     def refusal(self) -> str | None:
         """Why this request cannot be answered now, or None when it waits for an answer."""
