@@ -14,17 +14,44 @@ from matterstack.atomic_write import write_atomic
 CAMPAIGN_STATE_FILE = "campaign_state.json"
 
 
+def _absolute_path(value) -> Path:
+    # A local job is started inside its attempt folder and told that folder's path: relative
+    # (as 0.2.x's initialize_run returned it), the path pointed below itself and the job
+    # never reported back.
+    return Path(value).resolve()
+
+
 @attrs.frozen
 class RunHandle:
-    """A run on disk: ``root_path`` is the run directory ``<workspace>/runs/<run_id>``."""
+    """A run on disk: ``root_path`` is the run directory ``<workspace>/runs/<run_id>``.
+
+    A relative ``root_path`` is made absolute once, against the current folder, when the
+    handle is made.
+    """
 
     run_id: str
     workspace_slug: str
-    root_path: Path = attrs.field(converter=Path)
+    root_path: Path = attrs.field(converter=_absolute_path)
 
     @property
     def db_path(self) -> Path:
         return self.root_path / "state.sqlite"
+
+    @property
+    def config_path(self) -> Path:
+        """The run's ``config.json`` (0.2.x's ``execution_mode`` and job cap; most runs have none)."""
+        return self.root_path / "config.json"
+
+    @property
+    def operators_path(self) -> Path:
+        """``<run>/operators``, where 0.2.x kept each operator's attempt folders; this
+        MatterStack keeps them under ``<run>/tasks/<task_id>/attempts/``."""
+        return self.root_path / "operators"
+
+    @property
+    def evidence_path(self) -> Path:
+        """``<run>/evidence``, where ``export-evidence`` writes the bundle and the report."""
+        return self.root_path / "evidence"
 
     @property
     def workspace_path(self) -> Path:
