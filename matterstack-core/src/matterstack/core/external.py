@@ -4,6 +4,9 @@ Workspaces written for MatterStack 0.2.x import ``ExternalTask`` from here; that
 kept. As in 0.2.x, the task's command is derived from its request when the task is built,
 ``python3 -m matterstack.core.external '<json>'``, so the request is stored, readable,
 in the ``tasks.command`` column and can be read back with :func:`external_request_from_command`.
+
+Run as that command, this module writes the request and waits for the response
+(:class:`~matterstack.file_handshake.ExternalTaskWrapper`, importable from here as in 0.2.x).
 """
 
 from __future__ import annotations
@@ -83,3 +86,25 @@ def external_request_from_command(command: str) -> dict[str, Any] | None:
     if not isinstance(config, dict):
         return None
     return {name: config[name] for name in REQUEST_FIELDS if name in config}
+
+
+def __getattr__(name: str) -> Any:
+    # The wrapper runs inside jobs; importing it lazily keeps this module free of file I/O.
+    if name == "ExternalTaskWrapper":
+        from matterstack.file_handshake import ExternalTaskWrapper
+
+        return ExternalTaskWrapper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m matterstack.core.external '<json>'``: write the request, wait for the response."""
+    import sys
+
+    from matterstack.file_handshake import ExternalTaskWrapper, command_main
+
+    return command_main("matterstack.core.external", ExternalTaskWrapper, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,6 +1,8 @@
 """Gate tasks: a step that waits for a person's approval.
 
-Workspaces written for MatterStack 0.2.x import ``GateTask`` from here; that path is kept.
+Workspaces written for MatterStack 0.2.x import ``GateTask`` from here; that path is kept,
+and so is 0.2.x's job wrapper: ``GateTaskWrapper`` (see :mod:`matterstack.file_handshake`),
+run by ``python -m matterstack.core.gate '<json>'``.
 """
 
 from __future__ import annotations
@@ -40,3 +42,25 @@ class GateTask(Task):
     def message(self, value: str) -> None:
         # Assigning a new dict (rather than mutating) runs the env validator.
         self.env = {**self.env, INSTRUCTIONS_ENV_VAR: value}
+
+
+def __getattr__(name: str) -> Any:
+    # The wrapper runs inside jobs; importing it lazily keeps this module free of file I/O.
+    if name == "GateTaskWrapper":
+        from matterstack.file_handshake import GateTaskWrapper
+
+        return GateTaskWrapper
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m matterstack.core.gate '<json>'``: write the instructions, wait for a decision."""
+    import sys
+
+    from matterstack.file_handshake import GateTaskWrapper, command_main
+
+    return command_main("matterstack.core.gate", GateTaskWrapper, sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
