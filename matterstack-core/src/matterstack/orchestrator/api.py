@@ -14,6 +14,7 @@ from matterstack.core.records import Run, utc_now
 from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.lifecycle_observer import observing
 from matterstack.orchestrator.registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
@@ -131,9 +132,50 @@ def rerun_task(handle: RunHandle, task_id: str, *, recursive: bool = False, forc
             registry.close()
 
 
-def step_run(handle: RunHandle, campaign, registry=None) -> RunStatus:
-    """One tick of the run; returns the run's status afterwards."""
-    return step_once(handle, campaign, registry).status
+def step_run(handle: RunHandle, campaign, registry=None, *, operators_config=None, lifecycle_hooks=None,
+             operator_registry=None) -> RunStatus:
+    """One tick of the run; returns the run's status afterwards.
+
+    ``operators_config``, the path of an operators.yaml, wires the run as
+    ``--operators-config`` does (it ranks first, and is refused if the run's snapshot holds
+    another file); ``lifecycle_hooks`` (see :mod:`matterstack.core.lifecycle`) are called for
+    the attempts this tick changes. Give either ``registry`` or ``operators_config``.
+    """
+    owned = registry is None
+    registry = _registry_for(handle, registry, operators_config, operator_registry)
+    try:
+        with observing(registry.host, handle, lifecycle_hooks):
+            return step_once(handle, campaign, registry).status
+    finally:
+        if owned:
+            registry.close()
+
+
+def _registry_for(handle: RunHandle, registry, operators_config, operator_registry) -> OperatorRegistry:
+    """``registry`` if given, else one with the run's own wiring, or with ``operators_config``."""
+    if operator_registry is not None:
+        raise ConfigError(
+            "operator_registry (0.2.x's dict of operator objects) is no longer taken",
+            where="operator_registry argument",
+            fix="wire operators in an operators.yaml and pass operators_config='path/to/operators.yaml'",
+        )
+    if registry is not None and operators_config is not None:
+        raise ConfigError("both registry and operators_config were given", where="step_run arguments",
+                          fix="give one of them: operators_config wires a registry from that file")
+    if operators_config is None:
+        return registry or build_registry(handle)
+    if not isinstance(operators_config, (str, os.PathLike)):
+        raise ConfigError(
+            f"operators_config is a {type(operators_config).__name__}, not the path of an operators.yaml",
+            where="operators_config argument",
+            fix="pass the file's path, e.g. operators_config='operators.yaml'",
+        )
+    from matterstack.plugins.host import get_plugin_host
+    from matterstack.wiring.snapshot import load_run_wiring
+
+    host = get_plugin_host()
+    return build_registry(handle, load_run_wiring(handle, operators_config=Path(operators_config), host=host),
+                          host=host)
 
 
 class IdleWait:
@@ -157,21 +199,26 @@ class IdleWait:
 
 
 def run_until_completion(handle: RunHandle, campaign, poll_interval: float = 1.0,
-                         registry=None) -> RunStatus:
+                         registry=None, *, operators_config=None, lifecycle_hooks=None,
+                         operator_registry=None) -> RunStatus:
     """Tick until the run is COMPLETED, FAILED or CANCELLED; between ticks that did nothing
-    new, wait as :class:`IdleWait` says, at most ``poll_interval`` seconds."""
+    new, wait as :class:`IdleWait` says, at most ``poll_interval`` seconds.
+
+    ``operators_config`` and ``lifecycle_hooks`` are as for :func:`step_run`.
+    """
     from matterstack.store import StateStore
 
-    registry = registry or build_registry(handle)
+    registry = _registry_for(handle, registry, operators_config, operator_registry)
     idle = IdleWait(poll_interval)
     store = None  # kept open between ticks; opened once the first tick had the run lock
     try:
-        while True:
-            report = step_once(handle, campaign, registry, store)
-            if report.status.is_terminal:
-                return report.status
-            store = store or StateStore.open(handle.db_path)
-            time.sleep(idle.after(report))
+        with observing(registry.host, handle, lifecycle_hooks):
+            while True:
+                report = step_once(handle, campaign, registry, store)
+                if report.status.is_terminal:
+                    return report.status
+                store = store or StateStore.open(handle.db_path)
+                time.sleep(idle.after(report))
     finally:
         registry.close()
         if store is not None:
