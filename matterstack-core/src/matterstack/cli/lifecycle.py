@@ -33,11 +33,14 @@ def init(
 
 
 def _init(workspace: str, run_id: Optional[str], workspaces_root: Optional[Path], flags: WiringFlags):
+    from matterstack.core.run_id import check_run_id
     from matterstack.errors import WorkflowError
     from matterstack.orchestrator.api import initialize_run
     from matterstack.orchestrator.workspace import load_campaign, register_run, resolve_workspace
     from matterstack.wiring.snapshot import persist_request
 
+    if run_id is not None:
+        check_run_id(run_id, where="--run-id")
     ws_root = root(workspaces_root)
     ws = resolve_workspace(workspace, ws_root)
     wiring = flags.request(ws.path)  # a bad wiring file is refused before the run is made

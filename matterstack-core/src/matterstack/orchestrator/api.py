@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from matterstack.core.records import Run, utc_now
+from matterstack.core.run_id import check_run_id
 from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
@@ -42,7 +43,7 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
     """
     from matterstack.store import StateStore
 
-    run_id = run_id or new_run_id()
+    run_id = check_run_id(run_id) if run_id else new_run_id()
     folder = Path(workspace_path) if workspace_path else Path(base_path) / workspace_slug
     run_dir = (folder / "runs" / run_id).resolve()
     if run_dir.exists():
