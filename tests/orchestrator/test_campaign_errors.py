@@ -1,5 +1,7 @@
 """A campaign whose code raises, or plans a bad workflow, never crashes a tick and never
-half-writes: the run stays RUNNING with the error recorded, and the next tick retries."""
+half-writes: the run stays RUNNING with the error recorded, and the next tick retries (the
+same error tick after tick: see test_campaign_error_streaks.py). A state that cannot be
+saved fails the run."""
 
 from __future__ import annotations
 
@@ -118,8 +120,8 @@ def test_bad_workflow_is_recorded_and_nothing_is_half_written(start_run, bad_pla
         assert any(words in n.text for n in store.run_notes())
 
 
-def test_state_that_is_not_json_is_a_recorded_campaign_error(start_run):
-    # given a campaign whose analyze returns something JSON cannot hold
+def test_state_that_cannot_be_saved_fails_the_run_in_one_line_naming_the_type_and_the_fix(start_run):
+    # given a campaign whose analyze returns a set inside its state
     class SetState(Campaignish):
         def analyze(self, state, results):
             return {"seen": {"t1"}}
@@ -128,10 +130,18 @@ def test_state_that_is_not_json_is_a_recorded_campaign_error(start_run):
     run.tick()
     # when the tick that analyzes runs
     report = run.tick()
-    # then the tick did not crash: the run is RUNNING and the error is recorded
-    assert report.status == RunStatus.RUNNING
-    assert any("analyze()" in n and "JSON" in n for n in report.notes), report.notes
+    # then the run is FAILED at once (the same state would come back on every tick), its
+    # reason is one line naming the value, where it is and what to return instead
+    assert report.status == RunStatus.FAILED
+    reason = run.run().status_reason
+    assert "\n" not in reason
+    assert "analyze() returned a dict whose ['seen'] is a set, which campaign_state.json cannot hold" in reason
+    assert "fix: return plain JSON values" in reason and "a dataclass, an attrs class or a pydantic model" in reason
+    assert any("the run is FAILED" in n for n in report.notes)
+    # and nothing of the iteration was kept, and no campaign error was counted
     assert _campaign_state(run) is None
+    with run.store() as store:
+        assert store.run_notes() == []
 
 
 def test_plan_returning_none_completes_the_run_and_keeps_the_final_state(start_run):

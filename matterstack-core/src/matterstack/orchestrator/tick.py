@@ -14,10 +14,10 @@ import json
 
 import attrs
 
-from matterstack.core.campaign_state import campaign_state_text
+from matterstack.core.campaign_state import CampaignStateError, campaign_state_text
 from matterstack.core.status import AttemptStatus, RunStatus
-from matterstack.errors import MatterStackError
 from matterstack.atomic_write import write_atomic
+from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import poll_active, reconcile_created
@@ -87,32 +87,38 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
 
 
 def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> int:
-    """Nothing is active or ready: fail the run, or let the campaign analyze and plan.
+    """Nothing is active or ready: end the run if a task failed or was cancelled, else let
+    the campaign analyze and plan.
 
-    A campaign that raises leaves the run RUNNING with the error recorded; the next tick
-    tries again, so fixing ``main.py`` resumes the run.
+    A campaign that raises leaves the run RUNNING with the error recorded, and the next tick
+    tries again, so fixing ``main.py`` resumes the run; the same error on consecutive ticks
+    fails it (see :mod:`~matterstack.orchestrator.campaign_errors`). A state ``analyze``
+    returned that cannot be saved fails the run at once: trying again gives the same state.
     """
-    failed = store.failed_task_ids(blocking_only=True)
-    if failed:
-        store.set_run_status(
-            RunStatus.FAILED,
-            f"tasks failed: {', '.join(failed)} (fix: see `matterstack explain`, then "
-            f"`matterstack rerun` and `matterstack revive`)",
-        )
+    ended = _iteration_cut_short(handle, store)
+    if ended is not None:
+        store.set_run_status(*ended)
         return 0
     results = campaign_results(store, handle.root_path)
     try:
         new_state = campaign.analyze(handle.read_campaign_state(), results)
-        state_text = campaign_state_text(new_state)
     except Exception as exc:  # the user's code: any exception is theirs to fix
-        _record_campaign_error(store, state, "analyze", exc)
+        state.note(record_campaign_error(handle, store, "analyze", exc))
         return 0
     try:
-        workflow = campaign.plan(new_state)
+        state_text = campaign_state_text(new_state)
+    except CampaignStateError as exc:
+        end_campaign_error_streak(handle)
+        store.set_run_status(RunStatus.FAILED, exc.one_line())
+        state.note(f"the run is FAILED: {exc.one_line()}")
+        return 0
+    try:
+        workflow = campaign.plan(new_state)  # what analyze returned, as 0.2.x passed it
         tasks = check_workflow(store, workflow) if workflow is not None else []
     except Exception as exc:
-        _record_campaign_error(store, state, "plan", exc)
+        state.note(record_campaign_error(handle, store, "plan", exc))
         return 0
+    end_campaign_error_streak(handle)
     # The iteration is kept only now that analyze and plan both succeeded. The new state and
     # what plan made of it (new tasks, or the end of the run) are kept together or not at
     # all: the state waits in a pending file until the database holds the rest, so a crash
@@ -149,9 +155,19 @@ def _task_count(store) -> int:
     return sum(store.count_tasks_by_status().values())
 
 
-def _record_campaign_error(store, state: TickState, phase: str, exc: Exception) -> None:
-    message = exc.one_line() if isinstance(exc, MatterStackError) else f"{type(exc).__name__}: {exc}"
-    text = f"campaign {phase}() raised {message}; the run stays RUNNING and the next tick retries"
-    store.record_run_note(text)
-    state.note(text)
+def _iteration_cut_short(handle: RunHandle, store) -> tuple[RunStatus, str] | None:
+    """The run's end when a task of the iteration failed or was cancelled (without
+    ``allow_failure``): FAILED if one failed, CANCELLED if they were only cancelled. Either
+    way ``analyze`` is not called: it sees only iterations whose tasks all ran, as in 0.2.x."""
+    failed = store.failed_task_ids(blocking_only=True)
+    cancelled = store.cancelled_task_ids(blocking_only=True)
+    if failed:
+        also = f"; cancelled: {', '.join(cancelled)}" if cancelled else ""
+        return RunStatus.FAILED, (f"tasks failed: {', '.join(failed)}{also} (fix: see `matterstack explain`, "
+                                  f"then `matterstack rerun` and `matterstack revive`)")
+    if cancelled:
+        return RunStatus.CANCELLED, (
+            f"tasks cancelled: {', '.join(cancelled)} (fix: `matterstack rerun {handle.run_id} "
+            f"{cancelled[0]}` runs one again and revives the run)")
+    return None
 

@@ -237,13 +237,21 @@ class StateStore(AttemptQueries):
             for row in rows
         ]
 
-    def record_run_note(self, text: str, at: datetime | None = None) -> None:
-        """Keep a note about the run for people (``explain``, the evidence)."""
+    def record_run_note(self, text: str, at: datetime | None = None) -> int:
+        """Keep a note about the run for people (``explain``, the evidence); returns its id."""
         with self._transaction() as connection:
-            connection.execute(
+            cursor = connection.execute(
                 "INSERT INTO run_notes (run_id, text, at) VALUES (?, ?, ?)",
                 (self.run_id, text, datetime_to_text(at or utc_now())),
             )
+        return cursor.lastrowid
+
+    def reword_run_note(self, note_id: int, text: str) -> None:
+        """Replace the text of note ``note_id`` (its time stays when it was first recorded):
+        how a repeated event is counted on one note instead of adding one per occurrence."""
+        with self._transaction() as connection:
+            connection.execute("UPDATE run_notes SET text = ? WHERE id = ? AND run_id = ?",
+                               (text, note_id, self.run_id))
 
     def run_notes(self) -> list[RunNote]:
         """Every note, oldest first."""

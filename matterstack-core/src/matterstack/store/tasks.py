@@ -146,10 +146,18 @@ class TaskQueries(StoreDatabase):
 
     def failed_task_ids(self, *, blocking_only: bool = False) -> list[str]:
         """FAILED tasks in ``rowid`` order; with ``blocking_only``, those without ``allow_failure``."""
-        sql = "SELECT task_id FROM tasks WHERE status = 'FAILED'"
+        return self._task_ids_ended(TaskStatus.FAILED, blocking_only)
+
+    def cancelled_task_ids(self, *, blocking_only: bool = False) -> list[str]:
+        """CANCELLED tasks in ``rowid`` order; with ``blocking_only``, those without
+        ``allow_failure`` (which covers a cancelled task too, as in 0.2.x)."""
+        return self._task_ids_ended(TaskStatus.CANCELLED, blocking_only)
+
+    def _task_ids_ended(self, status: TaskStatus, blocking_only: bool) -> list[str]:
+        sql = "SELECT task_id FROM tasks WHERE status = ?"
         if blocking_only:
             sql += " AND NOT allow_failure"
-        return [row["task_id"] for row in self._iter_select(f"{sql} ORDER BY rowid")]
+        return [row["task_id"] for row in self._iter_select(f"{sql} ORDER BY rowid", (status.value,))]
 
     def waiting_on(self, task_id: str) -> int:
         """How many dependencies of ``task_id`` are missing or unfinished (the stored counter)."""
