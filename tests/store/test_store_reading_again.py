@@ -54,10 +54,21 @@ def test_active_attempts_follow_every_transition(store):
     assert store.active_attempts() == [] and store.active_attempt_counts() == {}
 
 
-def test_next_attempt_indexes_answers_for_many_tasks_at_once(store):
+def test_next_attempt_slots_answer_for_many_tasks_at_once_with_the_latest_attempt(store):
     store.add_tasks([Task(task_id="t1"), Task(task_id="t2")])
+    first = Attempt(attempt_id="a1", task_id="t1", run_id=RUN.run_id, attempt_index=1, created_at=T0)
+    store.add_attempts([first])
+    done, event = apply_attempt_transition(first, AttemptStatus.FAILED, "exit 1", T0)
+    store.record_attempt_transitions([(done, event)])
+    store.add_attempts([Attempt(attempt_id="a0", task_id="t1", run_id=RUN.run_id, attempt_index=2, created_at=T0)])
+    # the latest is the highest index, whatever its id sorts like
+    assert store.next_attempt_slots(["t1", "t2"]) == {"t1": (3, "a0"), "t2": (1, None)}
+
+
+def test_taken_attempt_ids_are_those_the_run_holds_already(store):
+    store.add_tasks([Task(task_id="t1")])
     store.add_attempts([Attempt(attempt_id="a1", task_id="t1", run_id=RUN.run_id, attempt_index=1, created_at=T0)])
-    assert store.next_attempt_indexes(["t1", "t2"]) == {"t1": 2, "t2": 1}
+    assert store.taken_attempt_ids(["a1", "a2"]) == {"a1"}
 
 
 def test_an_answer_soon_after_the_last_is_not_written_again_but_one_after_a_failure_is(store):

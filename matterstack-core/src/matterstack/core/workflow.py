@@ -13,7 +13,6 @@ A task's ``files`` map a relative destination path to one of:
 from __future__ import annotations
 
 import heapq
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path, PurePath
 from types import MappingProxyType
@@ -21,6 +20,7 @@ from typing import Any, ClassVar, Union
 
 import attrs
 
+from matterstack.core.ids import IssuedIds
 from matterstack.errors import WorkflowError
 
 DOWNLOAD_PATTERN_KINDS = ("include", "exclude")
@@ -49,9 +49,13 @@ FileSpec = Union[str, FileFromContent, FileFromPath]
 """What a value of ``Task.files`` may be once the task is built."""
 
 
+_TASK_IDS = IssuedIds()
+
+
 def new_task_id() -> str:
-    """A fresh task id (uuid4, hex)."""
-    return uuid.uuid4().hex
+    """A fresh task id, ``YYYYMMDD_HHMMSS_<8 hex>`` as MatterStack 0.2.6 generated them, so
+    ``tasks/`` lists in creation order (to the second); never repeated within a process."""
+    return _TASK_IDS.new()
 
 
 def _to_files(value: Any) -> Any:

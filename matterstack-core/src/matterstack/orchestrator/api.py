@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
+from matterstack.core.ids import chronological_id
 from matterstack.core.records import Run, utc_now
 from matterstack.core.run_id import check_run_id
 from matterstack.core.status import RunStatus
@@ -29,8 +30,7 @@ FIRST_IDLE_WAIT = 0.001
 
 def new_run_id(now: datetime | None = None) -> str:
     """``YYYYMMDD_HHMMSS_<8 hex>`` in UTC, as MatterStack has always named runs."""
-    now = now or datetime.now(timezone.utc)
-    return f"{now:%Y%m%d_%H%M%S}_{os.urandom(4).hex()}"
+    return chronological_id(now)
 
 
 def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None, *,

@@ -8,7 +8,6 @@ tick's reconcile phase asks the operator whether the work exists instead of subm
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Mapping
 
@@ -17,6 +16,7 @@ from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.orchestrator.attempt_names import AttemptNames, attempt_path
 from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.tickstate import TickState
@@ -59,7 +59,8 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
     default = untagged_key(wiring, legacy)
     per_key = Counter(active)
     total = sum(active.values())
-    indexes = state.store.next_attempt_indexes([task.task_id for task in tasks]) if tasks else {}
+    slots = state.store.next_attempt_slots([task.task_id for task in tasks]) if tasks else {}
+    names = AttemptNames(state.store, state.now, {task_id: latest for task_id, (_, latest) in slots.items()})
     routes: dict[tuple, RoutedOperatorKey] = {}  # the routing inputs a task has → where they lead
     created, refused, simulated = [], [], []
     for task in tasks:
@@ -71,22 +72,27 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
             try:
                 routed = routes[route] = route_new_task(task, default)
             except MatterStackError as exc:
-                refused.append(_new_attempt(state, task, indexes, None, exc.one_line()))
+                refused.append(_new_attempt(state, task, slots, names, None, exc.one_line()))
                 continue
         if routed.source == "default" and legacy is not None and legacy.simulates:
             simulated.append(task.task_id)
             continue
         key = routed.key
         if not state.registry.has(key):
-            refused.append(_new_attempt(state, task, indexes, key, state.registry.missing_key_reason(key)))
+            refused.append(_new_attempt(state, task, slots, names, key, state.registry.missing_key_reason(key)))
             continue
         limit, _ = key_limit(state.registry, legacy, key)
         if limit is not None and per_key[key] >= limit:
             continue
         per_key[key] += 1
         total += 1
-        created.append(_new_attempt(state, task, indexes, key, None))
+        created.append(_new_attempt(state, task, slots, names, key, None))
     new = created + [attempt for attempt, _ in refused]
+    renamed = names.settled(new) if new else {}
+    if renamed:
+        created = [renamed.get(a.attempt_id, a) for a in created]
+        refused = [(renamed.get(a.attempt_id, a), reason) for a, reason in refused]
+        new = created + [attempt for attempt, _ in refused]
     if new:
         host = state.registry.host
         for event in state.store.add_attempts(new):  # creations are transitions too (from None)
@@ -129,16 +135,17 @@ def _simulate(state: TickState, task_ids: list[str]) -> None:
     state.finished += len(task_ids)
 
 
-def _new_attempt(state: TickState, task, indexes: dict[str, int], key: str | None, refusal: str | None):
-    attempt_id = str(uuid.uuid4())
+def _new_attempt(state: TickState, task, slots: Mapping[str, tuple[int, str | None]], names: AttemptNames,
+                 key: str | None, refusal: str | None):
+    attempt_id = names.new(task.task_id)
     attempt = Attempt(
         attempt_id=attempt_id,
         task_id=task.task_id,
         run_id=state.handle.run_id,
-        attempt_index=indexes[task.task_id],
+        attempt_index=slots[task.task_id][0],
         status=AttemptStatus.CREATED,
         operator_key=key,
-        relative_path=f"tasks/{task.task_id}/attempts/{attempt_id}",
+        relative_path=attempt_path(task.task_id, attempt_id),
         created_at=state.now,
     )
     return attempt if refusal is None else (attempt, refusal)

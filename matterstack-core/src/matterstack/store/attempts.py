@@ -215,14 +215,25 @@ class AttemptQueries(TaskQueries):
         )
         return rows[0]["next"]
 
-    def next_attempt_indexes(self, task_ids: Iterable[str]) -> dict[str, int]:
-        """:meth:`next_attempt_index` of many tasks in one query."""
+    def next_attempt_slots(self, task_ids: Iterable[str]) -> dict[str, tuple[int, str | None]]:
+        """Each task's :meth:`next_attempt_index` and the id of its latest attempt (None
+        before the first), for many tasks in one query: what a new attempt's index and name
+        follow."""
         rows = self._iter_values(
-            "SELECT value, (SELECT COALESCE(MAX(attempt_index), 0) + 1 FROM task_attempts"
-            " WHERE task_id = value) FROM json_each(?)",
+            "SELECT value, (SELECT COALESCE(MAX(attempt_index), 0) + 1 FROM task_attempts WHERE task_id = value),"
+            " (SELECT attempt_id FROM task_attempts WHERE task_id = value ORDER BY attempt_index DESC LIMIT 1)"
+            " FROM json_each(?)",
             (ids_parameter(task_ids),),
         )
-        return dict(rows)
+        return {task_id: (index, latest) for task_id, index, latest in rows}
+
+    def taken_attempt_ids(self, attempt_ids: Iterable[str]) -> set[str]:
+        """Those of ``attempt_ids`` that name an attempt already (the table's primary key)."""
+        rows = self._iter_values(
+            f"SELECT attempt_id FROM task_attempts WHERE attempt_id IN {IDS_PARAMETER}",
+            (ids_parameter(attempt_ids),),
+        )
+        return {attempt_id for (attempt_id,) in rows}
 
     def get_attempt(self, attempt_id: str) -> Attempt:
         """The attempt ``attempt_id``; :class:`StoreError` if there is none."""

@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from matterstack.core.ids import chronological_id
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import MatterStackError
 from matterstack.plugins.interfaces import AttemptContext, Observation, Operator, OperatorContext
@@ -98,8 +99,8 @@ class ConformanceHarness:
 
     def attempt(self, outcome: str, label: str = "task") -> AttemptContext:
         """A new attempt, with a fresh token, of a task that ends as ``outcome`` says."""
-        attempt_id = str(uuid.uuid4())
-        task_id = f"{label}-{outcome}-{attempt_id[:8]}"
+        attempt_id = chronological_id()  # named as a run names attempts, so backends see that shape
+        task_id = f"{label}-{outcome}-{attempt_id[-8:]}"
         task = self.make_task(task_id, outcome=outcome)
         return AttemptContext(
             attempt_id=attempt_id, task=task, run_id=RUN_ID, run_dir=self.run_dir,
