@@ -71,7 +71,7 @@ def test_the_fifth_identical_error_fails_the_run_with_its_last_line_and_the_trac
     assert reports[-1].status == RunStatus.FAILED
     reason = run.run().status_reason
     traceback_file = run.handle.root_path / "campaign_error.txt"
-    assert reason.startswith("ValueError: no energy for 'Li2O' (campaign")
+    assert reason.startswith("ValueError: no energy for 'Li2O'; campaign")
     assert f"{phase}() raised it on {IDENTICAL_ERRORS_TO_FAIL} ticks in a row" in reason
     assert f"traceback in {traceback_file}" in reason
     assert f"`matterstack revive {run.handle.run_id}`" in reason

@@ -49,8 +49,9 @@ def record_campaign_error(handle: RunHandle, store, phase: str, exc: BaseExcepti
     repeated = streak is not None and (streak["phase"], streak["error"]) == (phase, line)
     count = streak["count"] + 1 if repeated else 1
     trace_path = handle.root_path / TRACEBACK_FILE
+    frames = exc.__traceback__.tb_next if exc.__traceback__ is not None else None  # past the tick's own call
     write_atomic(trace_path, f"campaign {phase}() raised on {count} tick(s) in a row; the last time:\n"
-                             + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                             + "".join(traceback.format_exception(type(exc), exc, frames or exc.__traceback__)))
     if count >= IDENTICAL_ERRORS_TO_FAIL:
         text = (f"campaign {phase}() raised {line} on {count} ticks in a row: the run is FAILED "
                 f"(traceback in {TRACEBACK_FILE})")
@@ -64,7 +65,7 @@ def record_campaign_error(handle: RunHandle, store, phase: str, exc: BaseExcepti
         note_id = store.record_run_note(text)
     if count >= IDENTICAL_ERRORS_TO_FAIL:
         store.set_run_status(RunStatus.FAILED, (
-            f"{line} (campaign {phase}() raised it on {count} ticks in a row; traceback in {trace_path}; "
+            f"{line}; campaign {phase}() raised it on {count} ticks in a row (traceback in {trace_path}; "
             f"fix: correct main.py, then `matterstack revive {handle.run_id}` runs {phase}() again "
             f"on the same iteration)"))
         end_campaign_error_streak(handle)
