@@ -129,7 +129,8 @@ class SlurmBackend(ComputeBackend):
         control.mkdir(parents=True, exist_ok=True)
         (control / "submit.sh").write_text(script)
         self.transport.upload(Path(job.input_dir), workdir)
-        result = self.transport.run(scheduler.sbatch_command(workdir), self.timeout)
+        result = self.transport.run(scheduler.sbatch_command(workdir, scheduler.relative_file_options(job, self.defaults)),
+                                     self.timeout)
         lines = result.stdout.strip().splitlines()
         if result.exit_code != 0 or not lines or not _JOB_ID.match(lines[-1]):
             error = " ".join(result.stderr.split()) or f"exit code {result.exit_code}"

@@ -28,6 +28,9 @@ JOB_ID_FILE = f"{CONTROL_DIR}/job_id"
 # How far back sacct looks for jobs that squeue has forgotten.
 SACCT_WINDOW = "now-30days"
 
+FILE_OPTIONS = ("output", "error", "input")
+"""sbatch options whose value is a filename pattern (``%j``, ``%s``, ``%%`` ...)."""
+
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 QUEUED = {"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "CONFIGURING"}
@@ -150,10 +153,24 @@ def lookup_command(workdir: str, token: str, accounting: str) -> str:
     return "; ".join(lines)
 
 
-def sbatch_command(workdir: str) -> str:
-    """Submit the work directory's ``submit.sh`` from there and record the job id beside it."""
+def relative_file_options(job: JobSpec, defaults: SlurmDefaults) -> list[tuple[str, str]]:
+    """The directives of ``job`` naming a file relative to its work directory (``--output``,
+    ``--error``, ``--input``): Slurm prefixes such a name with the work directory and then
+    expands ``%`` patterns in the whole path, so a task id holding ``%`` (the work directory
+    holds the task id) would send the output to a folder that does not exist and kill the job."""
+    return [(name, str(value)) for name, value in directives(job, defaults)
+            if name in FILE_OPTIONS and value is not True and not str(value).startswith("/")]
+
+
+def sbatch_command(workdir: str, file_options: list[tuple[str, str]] = ()) -> str:
+    """Submit the work directory's ``submit.sh`` from there and record the job id beside it.
+    ``file_options`` (see :func:`relative_file_options`) are given again on the command line,
+    anchored at the work directory with its ``%`` doubled (``%%`` is sbatch's literal ``%``);
+    the command line wins over the script's directives, which stay as written."""
     d = shlex.quote(workdir)
-    return (f"cd {d} && id=$(sbatch --parsable {SCRIPT}) && id=${{id%%;*}} && "
+    anchored = "".join(f' --{name}="$here"/{shlex.quote(value)}' for name, value in file_options)
+    here = "here=$(pwd | sed 's/%/%%/g') && " if file_options else ""
+    return (f"cd {d} && {here}id=$(sbatch --parsable{anchored} {SCRIPT}) && id=${{id%%;*}} && "
             f"echo \"$id\" > {JOB_ID_FILE}.tmp && mv -f {JOB_ID_FILE}.tmp {JOB_ID_FILE} && echo \"$id\"")
 
 
