@@ -128,7 +128,7 @@ def test_a_legacy_workspace_run_as_python_main_py_completes(project, slug):
     # then the run completed, in the workspace's runs folder, and main.py said so
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stdout.splitlines()[-1] in ("Finished: COMPLETED", "Finished: RunStatus.COMPLETED")
+    assert result.stdout.splitlines()[-1] == "Finished: COMPLETED"
     run_id = the_run(project, slug)
     assert project.run_status(run_id) == "COMPLETED"
 

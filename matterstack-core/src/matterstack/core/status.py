@@ -23,6 +23,10 @@ class RunStatus(str, enum.Enum):
     def is_terminal(self) -> bool:
         return self in RUN_TERMINAL
 
+    def __str__(self) -> str:
+        # 0.2.x's step_run returned the plain string; scripts print it (f"{status}").
+        return self.value
+
 
 class AttemptStatus(str, enum.Enum):
     """One execution of a task; see ``matterstack.core.transitions`` for the rules."""
