@@ -4,7 +4,9 @@ Opening a file read-write can leave ``-wal``/``-shm``/``-journal`` files behind 
 its header. Everything that can be refused (a network filesystem, a file that is not a
 SQLite database, a truncated one, one from a newer MatterStack, a read-only directory) is
 therefore decided here, from the raw header and an ``immutable`` read-only connection that
-writes nothing, so a refused file stays byte-identical.
+writes nothing, so a refused file stays byte-identical. A file shorter than its header says
+is refused only if SQLite, reading its ``-wal`` too, cannot read it whole (a full disk
+leaves such a file, with the rest in the ``-wal``).
 """
 
 from __future__ import annotations
@@ -93,19 +95,57 @@ def check_local_disk(path: Path) -> None:
         )
 
 
-def _header_problem(path: Path) -> str | None:
-    size = path.stat().st_size
+def _read_header(path: Path) -> bytes | None:
+    """The file's 100-byte SQLite header, or None if it is not a SQLite database."""
     with path.open("rb") as handle:
         header = handle.read(_HEADER_SIZE)
     if len(header) < _HEADER_SIZE or not header.startswith(SQLITE_MAGIC):
-        return "is not a SQLite database"
+        return None
+    return header
+
+
+def _shortfall(path: Path, header: bytes) -> str | None:
+    """``"<size> of <expected> bytes"`` when the file is shorter than its header says, else None.
+
+    A short file is not necessarily lost: when the disk fills up during a checkpoint, SQLite
+    has already written page 1 (with the new page count) from the ``-wal``, cannot extend
+    the file, and keeps the ``-wal``, which still holds every page. So a shortfall is only a
+    question for SQLite (:func:`_check_readable`), never a refusal by itself.
+    """
+    size = path.stat().st_size
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     page_count = int.from_bytes(header[28:32], "big")
     # The in-header page count is only trustworthy when its "valid-for" stamp matches.
     if header[24:28] == header[92:96] and page_count and size < page_count * page_size:
-        return f"is truncated ({size} of {page_count * page_size} bytes)"
+        return f"{size} of {page_count * page_size} bytes"
     return None
+
+
+def _truncated(path: Path, shortfall: str, detail: str) -> StoreError:
+    wal = Path(f"{path}-wal")
+    if wal.exists():
+        return StoreError(
+            f"is truncated ({shortfall}) and {wal.name} does not hold the missing pages ({detail})",
+            where=str(path),
+            fix=f"restore {path.name} from a backup; keep this file and its {wal.name} until then",
+        )
+    return StoreError(
+        f"is truncated ({shortfall}) and no {wal.name} beside it holds the missing pages ({detail})",
+        where=str(path),
+        fix=f"if {wal.name} was moved away, put it back beside it; otherwise restore {path.name} from a backup",
+    )
+
+
+def _check_readable(connection: sqlite3.Connection, path: Path, shortfall: str) -> None:
+    """Let SQLite decide whether a short file is whole: it reads the pages the file lacks from
+    the ``-wal`` if they are there. Costs a ``quick_check``, made only for a short file."""
+    try:
+        problems = [str(row[0]) for row in connection.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        raise _truncated(path, shortfall, str(exc)) from exc
+    if problems != ["ok"]:
+        raise _truncated(path, shortfall, f"quick_check: {problems[0]}")
 
 
 def read_only_uri(path: Path) -> str:
@@ -139,20 +179,25 @@ def inspect(path: Path) -> DatabaseFile:
             where=str(path),
             fix="check the run id or path; `matterstack init` creates a run",
         )
-    problem = _header_problem(path)
-    if problem is not None:
+    header = _read_header(path)
+    if header is None:
         raise StoreError(
-            f"{problem}, so it is not a MatterStack state database",
+            "is not a SQLite database, so it is not a MatterStack state database",
             where=str(path),
             fix="restore state.sqlite from a backup or start a new run",
         )
+    shortfall = _shortfall(path, header)
     try:
         connection = sqlite3.connect(read_only_uri(path), uri=True)
         try:
+            if shortfall is not None:
+                _check_readable(connection, path, shortfall)
             layout = read_layout(connection)
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
+        if shortfall is not None:
+            raise _truncated(path, shortfall, str(exc)) from exc
         raise StoreError(
             f"is corrupt ({exc})",
             where=str(path),
