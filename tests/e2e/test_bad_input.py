@@ -136,7 +136,7 @@ def test_debug_shows_the_traceback_before_the_one_line(project):
     assert result.stderr.splitlines()[-1].startswith("Error: ")
 
 
-@pytest.mark.parametrize("command", [["step"], ["loop", "--interval", "0.05"], ["rerun", "prepare"]],
+@pytest.mark.parametrize("command", [["step"], ["loop", "--interval", "0.05"], ["rerun", "prepare", "--force"]],
                          ids=["step", "loop", "rerun"])
 def test_a_run_locked_by_another_process_exits_3_and_changes_nothing(project, command):
     """``rerun`` and the other control commands first wait a few seconds for the lock."""

@@ -65,7 +65,7 @@ def test_rerun_with_a_longer_time_limit_beside_a_running_loop_submits_attempt_2_
     go.touch()
 
     # when relax is rerun with a longer limit and more memory while the loop runs
-    rerun = ok(project.matterstack("rerun", run_id, "relax", "--time-limit", "5", "--memory-gb", "4", env=env))
+    rerun = ok(project.matterstack("rerun", run_id, "relax", "--time-limit", "5", "--memory-gb", "4", "--force", env=env))
     explained = ok(project.matterstack("explain", run_id, env=env)).stdout
     project.wait_for(lambda: [a["status"] for a in project.attempts(run_id, "relax")] == ["FAILED", "COMPLETED"],
                      what="relax's second attempt")
@@ -100,7 +100,7 @@ def test_a_bad_resource_value_is_refused_on_one_line_and_records_nothing(relax_r
     project, run_id, _, _, env = relax_run
     before = row_counts(project.run_dir(run_id) / "state.sqlite")
 
-    result = project.matterstack("rerun", run_id, "relax", flag, value, env=env)
+    result = project.matterstack("rerun", run_id, "relax", flag, value, "--force", env=env)
 
     assert_one_line_error(result, words, flag)
     assert row_counts(project.run_dir(run_id) / "state.sqlite") == before

@@ -114,7 +114,7 @@ def test_rerun_leaves_attempt_one_untouched_and_runs_attempt_two(sleeping):
     before = hash_tree(first_dir)
 
     # when
-    ok(project.matterstack("rerun", run_id, "quick"))
+    ok(project.matterstack("rerun", run_id, "quick", "--force"))
     project.step_until(run_id, lambda: [a["status"] for a in project.attempts(run_id, "quick")] == ["COMPLETED"] * 2)
 
     # then
@@ -132,7 +132,7 @@ def test_recursive_rerun_gives_every_dependent_a_new_attempt_too(sleeping):
     trees = {a["attempt_id"]: hash_tree(project.run_dir(run_id) / a["relative_path"]) for a in project.attempts(run_id)
              if a["task_id"] in ("quick", "after_quick")}
 
-    result = ok(project.matterstack("rerun", run_id, "quick", "--recursive"))
+    result = ok(project.matterstack("rerun", run_id, "quick", "--recursive", "--force"))
     project.step_until(run_id, lambda: task_statuses(project, run_id)["after_quick"] == "COMPLETED"
                        and len(project.attempts(run_id, "after_quick")) == 2)
 
@@ -148,8 +148,10 @@ def test_rerun_of_a_running_task_needs_force_and_force_stops_its_process(sleepin
     run_dir = project.run_dir(run_id)
     (running,) = project.attempts(run_id, "sleep_a")
 
+    # a script is refused without --force (a person at a terminal who answers yes is refused
+    # too while the attempt runs: see test_asking_before_acting.py)
     refused = project.matterstack("rerun", run_id, "sleep_a")
-    assert_one_line_error(refused, "sleep_a", "--force")
+    assert_one_line_error(refused, "not a terminal", "--force")
     assert len(job_pids(run_dir)) == 2
 
     ok(project.matterstack("rerun", run_id, "sleep_a", "--force"))

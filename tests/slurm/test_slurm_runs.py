@@ -51,7 +51,7 @@ def test_a_job_over_its_time_limit_fails_timeout_and_a_rerun_with_a_longer_limit
     go.write_text("")
 
     # when it is rerun with a 5-minute limit
-    rerun = run.cli("rerun", "{run}", "relax", "--time-limit", "5")
+    rerun = run.cli("rerun", "{run}", "relax", "--time-limit", "5", "--force")
     explained = run.cli("explain", "{run}").stdout
     finished = run.loop()
     first_after, second = run.attempts_json("relax")

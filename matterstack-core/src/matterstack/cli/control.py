@@ -16,7 +16,8 @@ LOCK_PATIENCE_SECONDS = 5.0
 LOCK_RETRY_SECONDS = 0.01
 
 
-def _echo(result) -> None:
+def echo_result(result) -> None:
+    """Print what a control command changed, then the run's status."""
     for message in result.messages:
         typer.echo(message)
     typer.echo(f"Run status: {result.status.value}")
@@ -39,7 +40,7 @@ def _when_unlocked(action):
             time.sleep(LOCK_RETRY_SECONDS)
 
 
-def _with_registry(handle, action):
+def with_registry(handle, action):
     """``action(registry)`` under the lock, with the operators the run is wired to (its
     operators.yaml snapshot, else what its first tick would pin; a control command pins
     nothing)."""
@@ -57,7 +58,7 @@ def pause(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -
     from matterstack.orchestrator import control
 
     handle = handle_for(run, workspaces_root)
-    _echo(_when_unlocked(lambda: control.pause(handle)))
+    echo_result(_when_unlocked(lambda: control.pause(handle)))
 
 
 def resume(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
@@ -65,7 +66,7 @@ def resume(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) 
     from matterstack.orchestrator import control
 
     handle = handle_for(run, workspaces_root)
-    _echo(_when_unlocked(lambda: control.resume(handle)))
+    echo_result(_when_unlocked(lambda: control.resume(handle)))
 
 
 def cancel(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
@@ -73,7 +74,7 @@ def cancel(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) 
     from matterstack.orchestrator import control
 
     handle = handle_for(run, workspaces_root)
-    _echo(_with_registry(handle, lambda registry: control.cancel(handle, registry)))
+    echo_result(with_registry(handle, lambda registry: control.cancel(handle, registry)))
 
 
 def revive(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) -> None:
@@ -81,14 +82,15 @@ def revive(run: str = RunArg, workspaces_root: Optional[Path] = WorkspacesRoot) 
     from matterstack.orchestrator import control
 
     handle = handle_for(run, workspaces_root)
-    _echo(_when_unlocked(lambda: control.revive(handle)))
+    echo_result(_when_unlocked(lambda: control.revive(handle)))
 
 
 def rerun(
     run: str = RunArg,
     task: str = typer.Argument(..., help="Task id."),
     recursive: bool = typer.Option(False, "--recursive", help="Also rerun every task that depends on it."),
-    force: bool = typer.Option(False, "--force", help="Cancel an active attempt first."),
+    force: bool = typer.Option(False, "--force",
+                               help="Do not ask [y/N] first, and cancel an active attempt first."),
     time_limit: Optional[str] = typer.Option(None, "--time-limit", metavar="MINUTES",
                                              help="New time limit of the task, in whole minutes."),
     cores: Optional[str] = typer.Option(None, "--cores", metavar="N", help="New number of cores of the task."),
@@ -98,27 +100,35 @@ def rerun(
 ) -> None:
     """Give a task a new attempt; earlier attempts and their files stay as they are.
 
-    With --time-limit, --cores, --memory-gb or --gpus the task (not its dependents) gets those
-    resources from this attempt on; the change is recorded and shown by `attempts` and `explain`."""
+    Asks [y/N] first, as MatterStack 0.2.x did, unless --force; when stdin is not a terminal
+    (a script), --force is required. With --time-limit, --cores, --memory-gb or --gpus the task
+    (not its dependents) gets those resources from this attempt on; the change is recorded and
+    shown by `attempts` and `explain`."""
+    from matterstack.cli.confirm import confirm_or_stop
+    from matterstack.cli.repair import about_to
     from matterstack.orchestrator import control
 
     resources = control.check_resources({"time_limit_minutes": time_limit, "cores": cores,
                                          "memory_gb": memory_gb, "gpus": gpus})
     handle = handle_for(run, workspaces_root)
-    _echo(_with_registry(handle, lambda registry: control.rerun(
+    confirm_or_stop(force=force, command="rerun", intro=about_to(handle, "RERUN (reset to PENDING)", task, recursive),
+                    question="Proceed?")
+    echo_result(with_registry(handle, lambda registry: control.rerun(
         handle, registry, task, recursive=recursive, force=force, resources=resources)))
 
 
 def cancel_attempt(
     run: str = RunArg,
     attempt: str = typer.Argument(..., help="Attempt id (see `matterstack attempts`)."),
+    force: bool = typer.Option(False, "--force", help="Accepted for MatterStack 0.2.x scripts, where it skipped "
+                               "a [y/N] question; cancel-attempt does not ask."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """Stop one attempt through its operator and mark it CANCELLED."""
     from matterstack.orchestrator import control
 
     handle = handle_for(run, workspaces_root)
-    _echo(_with_registry(handle, lambda registry: control.cancel_attempt(handle, registry, attempt)))
+    echo_result(with_registry(handle, lambda registry: control.cancel_attempt(handle, registry, attempt)))
 
 
 def register(app: typer.Typer) -> None:
