@@ -115,3 +115,18 @@ def test_python_dash_m_matterstack_is_the_same_command():
     result = run([sys.executable, "-m", "matterstack", "--version"])
 
     assert result.returncode == 0 and result.stdout.startswith("matterstack-core ")
+
+
+def test_python_dash_m_matterstack_cli_main_the_0_2_x_module_path_is_the_same_command(matterstack_command):
+    # given the command as 0.2.x scripts call it, and as installed
+    old_path = [sys.executable, "-m", "matterstack.cli.main"]
+
+    # when
+    versions = run([*old_path, "--version"])
+    listing = run([*old_path, "--help"])
+    bad = run([*old_path, "attempts", "no-such-run", "t", "--format", "xml"])
+
+    # then it is the same program, errors included
+    assert versions.returncode == 0 and versions.stdout == run([*matterstack_command, "--version"]).stdout
+    assert "reset-run" in listing.stdout and "cleanup-orphans" in listing.stdout
+    assert bad.returncode == 2 and bad.stderr == "Error: attempts --format: unknown format 'xml' (fix: use one of text, json, tsv)\n"

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "matterstack.cli.lifecycle",
     "matterstack.cli.inspect",
     "matterstack.cli.control",
+    "matterstack.cli.repair",
     "matterstack.cli.plugins_command",
     "matterstack.cli.operators_command",
     "matterstack.cli.self_test",

@@ -58,19 +58,58 @@ def status(
     typer.echo(f"  active attempts: {row['active_attempts']}")
 
 
+ATTEMPT_FORMATS = ("text", "json", "tsv")
+TSV_COLUMNS = ("attempt_id", "attempt_index", "status", "operator_type", "external_id", "artifact_path",
+               "config_hash")
+"""MatterStack 0.2.x's ``attempts`` output, one header line then a line per attempt, for scripts."""
+
+
+def _attempt_format(output_format: Optional[str], as_json: bool) -> str:
+    from matterstack.errors import ConfigError
+
+    if output_format is None:
+        return "json" if as_json else "text"
+    if output_format not in ATTEMPT_FORMATS:
+        raise ConfigError(f"unknown format {output_format!r}", where="attempts --format",
+                          fix=f"use one of {', '.join(ATTEMPT_FORMATS)}")
+    if as_json and output_format != "json":
+        raise ConfigError(f"--json and --format {output_format} ask for two formats", where="attempts",
+                          fix="give one of them")
+    return output_format
+
+
+def _tsv_line(attempt, key: Optional[str]) -> str:
+    """One attempt in 0.2.x's columns. ``operator_type`` is what 0.2.x recorded ("HPC", ...);
+    attempts made here record an operator key instead, which fills the column for them."""
+    data = attempt.operator_data if isinstance(attempt.operator_data, dict) else {}
+    values = (attempt.attempt_id, attempt.attempt_index, attempt.status.value, attempt.operator_type or key,
+              attempt.external_id, attempt.relative_path, data.get("config_hash"))
+    return "\t".join("" if value is None else str(value) for value in values)
+
+
 def attempts(
     run: str = typer.Argument(..., help="Run id."),
     task: str = typer.Argument(..., help="Task id."),
     as_json: bool = JsonFlag,
+    output_format: Optional[str] = typer.Option(
+        None, "--format", metavar="text|json|tsv",
+        help="tsv: MatterStack 0.2.x's tab-separated columns (" + " ".join(TSV_COLUMNS) + "), with a header line."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """List every attempt of a task, oldest first, with its operator key."""
     from matterstack.orchestrator.observe import attempt_key
     from matterstack.store.resources import attempt_resources, task_resource_changes
 
+    chosen = _attempt_format(output_format, as_json)
     handle = handle_for(run, workspaces_root)
     with open_store(handle) as store:
         history = store.attempts_for_task(task)
+        if chosen == "tsv":
+            store.get_task(task)  # an unknown task is an error, not an empty table
+            typer.echo("\t".join(TSV_COLUMNS))
+            for attempt in history:
+                typer.echo(_tsv_line(attempt, attempt_key(attempt)))
+            return
         resources = attempt_resources(store.get_task(task), history, task_resource_changes(store, task))
         rows = [
             {
@@ -87,7 +126,7 @@ def attempts(
             }
             for a in history
         ]
-    if as_json:
+    if chosen == "json":
         typer.echo(json.dumps(rows, indent=2))
         return
     if not rows:

@@ -1,4 +1,5 @@
-"""Run control: pause, resume, cancel, revive, rerun and cancel-attempt.
+"""Run control: pause, resume, cancel, revive, rerun, cancel-attempt, and 0.2.x's
+reset-run (delete) and cleanup-orphans.
 
 Each takes the run lock like a tick, so it never races a running ``step``. Cancelling
 really stops the external work through the attempt's operator; an instance that cannot be
@@ -9,6 +10,7 @@ cancelled that may still be running.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 
 import attrs
 
@@ -80,7 +82,8 @@ def _revive(store, reason: str | None) -> ControlResult:
         raise WorkflowError(f"run is {previous.value}, not finished", where=f"run {store.get_run().run_id}",
                             fix="revive only COMPLETED, FAILED or CANCELLED runs")
     store.set_run_status(RunStatus.PENDING, reason or f"revived from {previous.value}")
-    skipped = [t for t, s in store.task_statuses().items() if s == TaskStatus.SKIPPED]
+    deleted = _deleted_task_ids(store)
+    skipped = [t for t, s in store.task_statuses().items() if s == TaskStatus.SKIPPED and t not in deleted]
     if skipped:
         store.reset_tasks(skipped, "run revived: dependencies are looked at again")
     return ControlResult(RunStatus.PENDING, (f"revived: {previous.value} → PENDING",))
@@ -160,7 +163,8 @@ def _whole_number(value: object) -> object:
 
 
 def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
-          force: bool = False, resources: Mapping[str, object] | None = None) -> ControlResult:
+          force: bool = False, resources: Mapping[str, object] | None = None,
+          reason: str = "rerun requested by user") -> ControlResult:
     """Give ``task_id`` (and with ``recursive`` every task depending on it) a new attempt.
 
     Earlier attempts and their directories stay as they are. A task whose attempt is still
@@ -169,7 +173,7 @@ def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
     ``memory_gb``, ``gpus``; see :func:`check_resources`) become ``task_id``'s own from its
     next attempt on (dependents keep theirs); the change, its time and reason are recorded
     (``task_resource_changes``, a run note and the task's rerun event). Bad values are
-    refused before anything changes.
+    refused before anything changes. ``reason`` is recorded in the tasks' events.
     """
     from matterstack.store.resources import change_task_resources
 
@@ -190,7 +194,7 @@ def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
             if failures:
                 raise OperatorError("; ".join(failures), where=f"run {handle.run_id}",
                                     fix="try again once the operator is reachable")
-        reason = "rerun requested by user"
+        requested = reason
         change = change_task_resources(store, task_id, new_resources, reason) if new_resources else None
         if change is not None:
             reason = f"{reason} with {change.describe()}"
@@ -200,10 +204,80 @@ def rerun(handle: RunHandle, registry, task_id: str, *, recursive: bool = False,
             messages.append(f"resources of {task_id}: unchanged")
         if store.get_run().status.is_terminal:
             messages.extend(_revive(store, f"revived to rerun {task_id}").messages)
-        store.set_task_statuses([(t, TaskStatus.PENDING, reason if t == task_id else "rerun requested by user")
+        store.set_task_statuses([(t, TaskStatus.PENDING, reason if t == task_id else requested)
                                  for t in targets])
         messages.append(f"rerun: {', '.join(targets)} will get a new attempt on the next tick")
         return ControlResult(store.get_run().status, tuple(messages))
+
+
+DELETED_REASON = "deleted by user (reset-run --action delete)"
+
+
+def delete_tasks(handle: RunHandle, registry, task_id: str, *, recursive: bool = False) -> ControlResult:
+    """Take ``task_id`` (and with ``recursive`` every task depending on it) out of the run:
+    MatterStack 0.2.x's ``reset-run --action delete``, without losing history.
+
+    0.2.x deleted the task's row. Here the task stays in the database with its attempts,
+    their events and their files: an active attempt is stopped through its operator, the
+    task is detached from its current attempt and set SKIPPED with the reason
+    :data:`DELETED_REASON` (two task events), and a run note says so. SKIPPED, not CANCELLED:
+    the run goes on without the task as 0.2.x's did, where a cancelled task would end it
+    CANCELLED. ``analyze`` sees it SKIPPED with no files; ``revive`` leaves it alone (unlike a
+    task skipped for a failed dependency) and ``rerun`` brings it back. A dependent left in
+    the run is skipped too, its dependency being gone.
+    """
+    with _locked(handle) as store:
+        store.get_task(task_id)  # an unknown task is refused before anything changes
+        targets = [task_id] + (store.dependents(task_id, transitive=True) if recursive else [])
+        active = [a for t in targets for a in store.attempts_for_task(t) if not a.status.is_terminal]
+        if active:
+            state = TickState(handle=handle, store=store, registry=registry)
+            failures = _cancel_attempts(state, active, DELETED_REASON)
+            state.commit(registry.host)
+            if failures:
+                raise OperatorError("; ".join(failures), where=f"run {handle.run_id}",
+                                    fix="try again once the operator is reachable")
+        changes = []
+        for target, status, attempt in store.tasks_with_current_attempts():
+            if target not in targets:
+                continue
+            # The store lets a task leave its attempt only towards PENDING; a task skipped
+            # already passes there too, so its events say it was deleted.
+            if attempt is not None:
+                changes.append((target, TaskStatus.PENDING, f"{DELETED_REASON}: detached from its attempt"))
+            elif status == TaskStatus.SKIPPED:
+                changes.append((target, TaskStatus.PENDING, f"{DELETED_REASON}: was skipped"))
+            changes.append((target, TaskStatus.SKIPPED, DELETED_REASON))
+        store.set_task_statuses(changes)
+        store.record_run_note(f"reset-run --action delete: {', '.join(targets)} taken out of the run "
+                              "(attempts, events and files kept)")
+        run = store.get_run()
+        messages = [f"deleted: {', '.join(targets)} (SKIPPED; attempts, events and files kept)"]
+        if run.status.is_terminal:
+            messages.append(f"the run is {run.status.value}: `matterstack revive {handle.run_id}` continues it "
+                            "without them")
+        return ControlResult(run.status, tuple(messages))
+
+
+def _deleted_task_ids(store) -> set[str]:
+    """Tasks ``delete_tasks`` took out of the run (their last status change says so)."""
+    last = {event.task_id: event for event in store.task_events()}
+    return {t for t, event in last.items() if event.to_status == TaskStatus.SKIPPED and event.reason == DELETED_REASON}
+
+
+def fail_orphans(handle: RunHandle, registry, timeout: timedelta, timeout_text: str) -> list:
+    """Mark FAILED_INIT every orphaned attempt of the run (see
+    :mod:`matterstack.orchestrator.orphans`), as found under the run lock; return them."""
+    from matterstack.orchestrator.orphans import find_orphans
+
+    with _locked(handle) as store:
+        state = TickState(handle=handle, store=store, registry=registry)
+        orphans = find_orphans(store.active_attempts(), state.now, timeout)
+        for attempt in orphans:
+            state.transition(attempt, AttemptStatus.FAILED_INIT,
+                             f"Orphan cleanup: stuck in CREATED for > {timeout_text}")
+        state.commit(registry.host)
+        return orphans
 
 
 def _cancel_attempts(state: TickState, attempts, reason: str) -> list[str]:
