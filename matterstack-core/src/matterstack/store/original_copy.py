@@ -6,7 +6,8 @@ original wrote in rollback-journal mode, and holding the write lock means a hot 
 already been rolled back and nobody else can change the file, so its bytes are consistent.
 (A file already in WAL mode is copied through SQLite's backup API instead, which includes
 what the ``-wal`` holds.) The copy is written to a temporary name, flushed, then linked into
-place, so a crash leaves either no copy or a whole one, and an existing copy is never replaced.
+place, so a crash leaves either no copy or a whole one (and at most a temporary file, removed
+by the next migration), and an existing copy is never replaced.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ def keep_original_copy(connection: sqlite3.Connection, path: Path, layout: Schem
     """Copy the file behind ``connection`` (holding its write lock) to
     :func:`original_copy_path`, unless a copy is already there; return the copy's path."""
     target = original_copy_path(path, layout)
+    # Holding the write lock, no other process is copying: a temporary copy left here was
+    # left by one killed before it could link or remove it.
+    for stale in path.parent.glob(f".{target.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     if target.exists():
         return target
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
