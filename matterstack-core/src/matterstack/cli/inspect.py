@@ -16,6 +16,8 @@ import typer
 from matterstack.cli.runs import WorkspacesRoot, handle_for, open_store, root
 
 JsonFlag = typer.Option(False, "--json", help="Print machine-readable JSON.")
+UNREADABLE = "UNREADABLE"
+"""The status shown, in a list of every run, for a run whose database cannot be read."""
 
 
 def _status_dict(handle) -> dict:
@@ -25,25 +27,52 @@ def _status_dict(handle) -> dict:
     return {**run_summary(handle.db_path), "wiring": recorded_source(handle)}
 
 
+def _read_each_run(ws_root: Path, read) -> list[tuple]:
+    """``(handle, read(handle), None)`` for every run of the project, or ``(handle, None,
+    reason)`` for a run that cannot be read: one bad run is listed as such and never hides
+    the others (as ``loop`` and ``human list`` do)."""
+    import sqlite3
+
+    from matterstack.errors import MatterStackError
+    from matterstack.orchestrator.handle import RunHandle
+    from matterstack.orchestrator.workspace import all_runs
+
+    found = []
+    for run_dir in all_runs(ws_root):
+        handle = RunHandle.from_run_dir(run_dir)
+        try:
+            found.append((handle, read(handle), None))
+        except MatterStackError as exc:
+            found.append((handle, None, exc.one_line()))
+        except sqlite3.DatabaseError as exc:  # a page SQLite cannot read, found past the preflight
+            found.append((handle, None, f"{handle.db_path}: cannot be read ({exc})"))
+    return found
+
+
+def _unreadable_row(handle, reason: str) -> dict:
+    return {"run_id": handle.run_id, "workspace_slug": handle.workspace_slug, "status": UNREADABLE,
+            "status_reason": reason, "created_at": None, "tasks": {}, "active_attempts": None, "wiring": None}
+
+
 def status(
     run: Optional[str] = typer.Argument(None, help="Run id; without one, every run of the project."),
     as_json: bool = JsonFlag,
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
-    """Show a run's status and task counts (or a line per run)."""
-    if run is None:
-        from matterstack.orchestrator.handle import RunHandle
-        from matterstack.orchestrator.workspace import all_runs
+    """Show a run's status and task counts (or a line per run).
 
-        rows = []
-        for run_dir in all_runs(root(workspaces_root)):
-            rows.append(_status_dict(RunHandle.from_run_dir(run_dir)))
+    Without a run id, a run whose database cannot be read is listed as UNREADABLE with the
+    reason, and the others are shown; the exit code stays 0 (it is a status, like FAILED)."""
+    if run is None:
+        rows = [row if reason is None else _unreadable_row(handle, reason)
+                for handle, row, reason in _read_each_run(root(workspaces_root), _status_dict)]
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        for row in rows or []:
-            typer.echo(f"{row['run_id']}  {row['status']:<10} {row['workspace_slug']}  "
-                       + " ".join(f"{k}={v}" for k, v in sorted(row["tasks"].items())))
+        for row in rows:
+            counts = (row["status_reason"] if row["status"] == UNREADABLE
+                      else " ".join(f"{k}={v}" for k, v in sorted(row["tasks"].items())))
+            typer.echo(f"{row['run_id']}  {row['status']:<10} {row['workspace_slug']}  {counts}")
         if not rows:
             typer.echo("No runs found.")
         return
@@ -179,21 +208,26 @@ def monitor(
     once: bool = typer.Option(False, "--once", help="Print one view and exit."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
-    """A live view of runs' progress (read-only; Ctrl-C to leave)."""
+    """A live view of runs' progress (read-only; Ctrl-C to leave).
+
+    Without a run id, a run whose database cannot be read is shown as UNREADABLE with the
+    reason, and the others are shown."""
     from matterstack.cli.progress import render_line, snapshot
-    from matterstack.orchestrator.handle import RunHandle
-    from matterstack.orchestrator.workspace import all_runs
 
     started = time.monotonic()
+
+    def line_of(handle) -> str:
+        with open_store(handle) as store:
+            counts, waiting, allowed = snapshot(store)
+            return (f"{store.get_run().status.value:<10} "
+                    + render_line(handle.run_id, counts, waiting, started, allowed_failures=allowed))
+
     while True:
-        dirs = [handle_for(run, workspaces_root).root_path] if run else all_runs(root(workspaces_root))
-        lines = []
-        for run_dir in dirs:
-            handle = RunHandle.from_run_dir(run_dir)
-            with open_store(handle) as store:
-                counts, waiting, allowed = snapshot(store)
-                lines.append(f"{store.get_run().status.value:<10} "
-                             + render_line(handle.run_id, counts, waiting, started, allowed_failures=allowed))
+        if run:
+            lines = [line_of(handle_for(run, workspaces_root))]
+        else:
+            lines = [line if reason is None else f"{UNREADABLE:<10} {handle.run_id}  {reason}"
+                     for handle, line, reason in _read_each_run(root(workspaces_root), line_of)]
         typer.echo("\n".join(lines) if lines else "No runs found.")
         if once:
             return
