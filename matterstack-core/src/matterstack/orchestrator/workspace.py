@@ -144,7 +144,7 @@ def find_run(run_id: str, root: Path) -> Path:
     for candidate in _indexed_runs(root).get(run_id, []):
         if (candidate / "state.sqlite").is_file():
             return candidate
-    for run_dir in _scan_runs(project_root(root)):
+    for run_dir in runs_below(project_root(root)):
         if run_dir.name == run_id:
             return run_dir
     raise RunNotFoundError(
@@ -158,7 +158,7 @@ def all_runs(root: Path) -> list[Path]:
     """Every run directory of the project, oldest run id first."""
     found = {p.resolve() for paths in _indexed_runs(root).values() for p in paths
              if (p / "state.sqlite").is_file()}
-    found.update(p.resolve() for p in _scan_runs(project_root(root)))
+    found.update(p.resolve() for p in runs_below(project_root(root)))
     return sorted(found, key=lambda p: p.name)
 
 
@@ -176,7 +176,7 @@ def _indexed_runs(root: Path) -> dict[str, list[Path]]:
     return runs
 
 
-def _scan_runs(top: Path):
+def runs_below(top: Path):
     """Yield ``.../runs/<run_id>`` folders holding a state database, below ``top``."""
     for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS]
