@@ -57,6 +57,12 @@ class RunLockedError(MatterStackError):
     exit_code = 3
 
 
+class DatabaseBusyError(RunLockedError):
+    """Another process held a write transaction on ``state.sqlite`` for longer than SQLite's
+    busy timeout: an outage, not a failure. Nothing was changed; ``loop`` waits and retries,
+    other commands exit 3 as for a run stepped elsewhere."""
+
+
 class PluginError(MatterStackError):
     """A plugin failed to load, collided with another, or is not installed."""
 

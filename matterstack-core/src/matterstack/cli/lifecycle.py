@@ -16,6 +16,9 @@ PROGRESS_REFRESH_SECONDS = 0.1
 """The progress line is drawn at most this often (and once more at the end): each drawing
 reads the run's counts, which a loop of short tasks would otherwise do after every tick."""
 LOCKED_RETRY_SECONDS = 0.05
+BUSY_RETRY_SECONDS = 1.0
+"""Pause between tries while another process holds the run's database (each try itself
+waits SQLite's busy timeout first)."""
 
 
 def init(
@@ -119,7 +122,7 @@ def loop(
 def _loop_one(handle, interval: float, max_ticks: Optional[int], flags: WiringFlags) -> str:
     from matterstack.cli.child_exit import ChildExitWait
     from matterstack.cli.progress import ProgressPrinter
-    from matterstack.errors import RunLockedError
+    from matterstack.errors import DatabaseBusyError, RunLockedError
     from matterstack.orchestrator.api import IdleWait, step_once
 
     campaign = campaign_for(handle)
@@ -134,17 +137,34 @@ def _loop_one(handle, interval: float, max_ticks: Optional[int], flags: WiringFl
     # store has decoded of the run (task definitions, unchanged attempts) is not decoded again.
     # It is opened after the first tick got the lock: a locked run's files are not touched.
     store = None
+    ticked = False
+    busy_said = False
     try:
         while True:
             try:
                 report = step_once(handle, campaign, registry, store)
+            except DatabaseBusyError as exc:
+                # An outage: the tick stopped where a crash could have, and changed nothing
+                # since its last commit. What the kept connection had read is read afresh.
+                if store is not None:
+                    store.close()
+                    store = None
+                if not busy_said:
+                    printer.note(f"note: {exc.what}; waiting and retrying")
+                    busy_said = True
+                time.sleep(BUSY_RETRY_SECONDS)
+                continue
             except RunLockedError:
-                if store is None:
+                if not ticked:
                     raise  # another process was driving the run first: say so and leave it
                 time.sleep(LOCKED_RETRY_SECONDS)  # a control command holds it for a moment
                 continue
+            if busy_said:
+                printer.note("note: the run's database is free again; going on")
+                busy_said = False
             if store is None:
                 store = open_store(handle)
+            ticked = True
             ticks += 1
             for note in report.notes:
                 if note not in shown_notes:
@@ -178,7 +198,7 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
     go on. Exits 1 if a run it stepped ended FAILED or CANCELLED, 2 if one was left out.
     """
     from matterstack.cli.progress import ProgressPrinter
-    from matterstack.errors import MatterStackError, RunLockedError
+    from matterstack.errors import DatabaseBusyError, MatterStackError, RunLockedError
     from matterstack.orchestrator.api import FIRST_IDLE_WAIT, step_once
     from matterstack.orchestrator.handle import RunHandle
     from matterstack.orchestrator.workspace import all_runs, load_campaign
@@ -208,9 +228,11 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
                         sessions[run_dir] = (load_campaign(handle.workspace_path), flags.registry(handle))
                     campaign, registry = sessions[run_dir]
                     report = step_once(handle, campaign, registry)
-                except RunLockedError:
+                except RunLockedError as exc:
                     if run_dir not in said_locked:
-                        typer.echo(f"{handle.run_id}: being stepped by another process, skipped", err=True)
+                        why = ("its database is locked by another process" if isinstance(exc, DatabaseBusyError)
+                               else "being stepped by another process")
+                        typer.echo(f"{handle.run_id}: {why}, skipped", err=True)
                         said_locked.add(run_dir)
                     continue
                 except MatterStackError as exc:

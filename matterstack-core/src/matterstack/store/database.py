@@ -14,11 +14,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from matterstack.errors import StoreError
+from matterstack.errors import DatabaseBusyError, StoreError
 from matterstack.store.rows import DecodedRecords
 
 IDS_PARAMETER = "(SELECT value FROM json_each(?))"
 """SQL for ``IN`` over a list of ids passed as one JSON parameter (no 999-variable limit)."""
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """Whether SQLite gave up waiting for a lock another connection holds (``SQLITE_BUSY``)."""
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_BUSY
+    return str(exc).startswith("database is locked")
 
 
 def ids_parameter(ids: Iterable[str]) -> str:
@@ -86,7 +94,10 @@ class StoreDatabase:
                 fix="open it without readonly=True (take the run lock first)",
             )
         connection = self.db.conn
-        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise self._write_refused(exc) from exc
         try:
             yield connection
             connection.execute("COMMIT")
@@ -94,12 +105,23 @@ class StoreDatabase:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(
-                    f"write refused by SQLite ({exc}); nothing was changed",
-                    where=str(self._path),
-                    fix="check the disk and `PRAGMA integrity_check`; report it if it persists",
-                ) from exc
+                raise self._write_refused(exc) from exc
             raise
+
+    def _write_refused(self, exc: sqlite3.Error) -> StoreError:
+        if is_busy(exc):
+            return DatabaseBusyError(
+                f"run {self._run_id}'s database is locked by another process (SQLite waited its busy "
+                "timeout); nothing was changed",
+                where=str(self._path),
+                fix="wait for the other program writing to state.sqlite to finish (a sqlite3 shell or "
+                "a backup tool holding a transaction?), then try again",
+            )
+        return StoreError(
+            f"write refused by SQLite ({exc}); nothing was changed",
+            where=str(self._path),
+            fix="check the disk and `PRAGMA integrity_check`; report it if it persists",
+        )
 
     def _refuse(self, what: str, fix: str) -> StoreError:
         return StoreError(what, where=f"run {self._run_id} ({self._path})", fix=fix)
