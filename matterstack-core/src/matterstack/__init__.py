@@ -39,7 +39,10 @@ _LAZY = {
 __all__ = [*_LAZY, "__version__"]
 
 
-_imported_on_first_use = lazy_getattr(__name__, globals(), _LAZY)
+# 0.2.x exported EvidenceBundle too; importing its 0.2.x module says what replaces it.
+_GONE_IN_0_3 = {"EvidenceBundle": "matterstack.core.evidence"}
+
+_imported_on_first_use = lazy_getattr(__name__, globals(), {**_LAZY, **_GONE_IN_0_3})
 
 
 def __getattr__(name: str) -> Any:

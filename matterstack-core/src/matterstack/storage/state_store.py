@@ -4,7 +4,8 @@ It answers the reading methods 0.2.x scripts used, with 0.2.x's return values (s
 plain strings, ``None`` for what is missing), from :class:`matterstack.store.StateStore`
 opened read-only: nothing is ever written, not even a migration of an old file. Changing a
 run goes through the commands (``pause``, ``cancel``, ``rerun``, ``reset-run``, ...), which
-take the run lock; the writing methods of 0.2.x raise an error naming them.
+take the run lock; 0.2.x's writing methods raise :class:`~matterstack.errors.StoreError`
+naming them.
 """
 
 from __future__ import annotations
@@ -97,9 +98,11 @@ class SQLiteStateStore:
                 return None
 
     def __getattr__(self, name: str) -> Any:
-        if name in _CHANGED_THROUGH_COMMANDS:
-            raise AttributeError(
-                f"SQLiteStateStore.{name} is not offered: runs change under their lock, through "
-                f"{_CHANGED_THROUGH_COMMANDS[name]} (see docs/migrating.md)"
-            )
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name not in _CHANGED_THROUGH_COMMANDS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise StoreError(f"SQLiteStateStore.{name} is not offered: runs change under their lock",
+                             where=str(self.db_path), fix=f"use {_CHANGED_THROUGH_COMMANDS[name]}")
+
+        return refused
