@@ -71,6 +71,11 @@ KEPT_PATHS = {
         "all(o is getattr(matterstack, o.__name__) for o in (initialize_run, step_run, run_until_completion, RunHandle))",
     "from matterstack.orchestration.run_lifecycle import RunLifecycleError":
         "RunLifecycleError is matterstack.errors.MatterStackError",
+    "from matterstack.orchestration.initialization import initialize_run, initialize_or_resume_run":
+        "initialize_or_resume_run is matterstack.orchestration.run_lifecycle.initialize_or_resume_run",
+    "from matterstack.orchestration.utilities import run_until_completion, list_active_runs":
+        "list_active_runs is matterstack.orchestration.run_lifecycle.list_active_runs",
+    "from matterstack.orchestration.step_execution import step_run": "step_run is matterstack.step_run",
     "from matterstack.core.run import RunHandle": "RunHandle is matterstack.RunHandle",
     "from matterstack.core import Campaign, Task, Workflow, GateTask, ExternalTask, RunHandle":
         "(Campaign, Task, RunHandle) == (matterstack.Campaign, matterstack.Task, matterstack.RunHandle)",
@@ -110,6 +115,7 @@ GONE_PATHS = {
     "from matterstack.core.backend import ComputeBackend, JobState": ("matterstack.core.backend", "matterstack.plugins.ComputeBackend"),
     "from matterstack.core.run import RunHandle, RunMetadata": ("matterstack.core.run.RunMetadata", "get_run()"),
     "from matterstack.core.evidence import EvidenceBundle": ("matterstack.core.evidence", "export-evidence"),
+    "from matterstack.storage.export import build_evidence_bundle": ("matterstack.storage.export", "export-evidence"),
     "from matterstack import Campaign, EvidenceBundle": ("matterstack.core.evidence", "bundle.json"),
     "from matterstack.core import Candidate, DesignSpace": ("matterstack.core.domain", "itertools.product"),
 }
