@@ -190,15 +190,27 @@ def explain(
 
 def export_evidence(
     run: str = typer.Argument(..., help="Run id."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", metavar="DIR",
+        help="Write the evidence into DIR instead of the run's evidence/ (for a run folder you may not write)."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """Rebuild evidence/bundle.json and evidence/report.md from the database."""
+    from matterstack.errors import ConfigError
     from matterstack.orchestrator.evidence import export_evidence as export
     from matterstack.wiring.summary import wiring_summary
 
     handle = handle_for(run, workspaces_root)
+    folder = output if output is not None else handle.evidence_path
     with open_store(handle) as store:
-        report = export(handle, store, wiring_summary(handle))
+        try:
+            report = export(handle, store, wiring_summary(handle), folder)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the evidence ({exc.strerror}: {exc.filename})",
+                where=f"run {handle.run_id}",
+                fix="pass --output DIR, a folder you may write" if output is None else "choose a folder you may write",
+            ) from exc
     typer.echo(f"Evidence written: {report.parent / 'bundle.json'} and {report}")
 
 

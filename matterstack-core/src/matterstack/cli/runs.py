@@ -33,10 +33,13 @@ def handle_for(run_id: str, explicit_root: Optional[Path]):
 
 
 def open_store(handle):
-    """Open (and if needed migrate) a run's database for reading; no run lock is taken."""
-    from matterstack.store import StateStore
+    """Open (and if needed migrate) a run's database for reading; no run lock is taken.
 
-    return StateStore.open(handle.db_path)
+    A database this process may not write (a read-only run folder) is opened read-only:
+    reading commands work on it, an older one read through a migrated copy in memory."""
+    from matterstack.store import StateStore, preflight
+
+    return StateStore.open(handle.db_path, readonly=not preflight.can_write(handle.db_path))
 
 
 def campaign_for(handle):

@@ -132,10 +132,11 @@ def _wiring_lines(wiring: dict | None) -> list[str]:
     return [f"- {first}", *(f"  - {line.strip()}" for line in rest)]
 
 
-def export_evidence(handle: RunHandle, store, wiring: dict | None = None) -> Path:
-    """Write ``evidence/bundle.json`` and ``evidence/report.md``; return the report's path."""
+def export_evidence(handle: RunHandle, store, wiring: dict | None = None, folder: Path | None = None) -> Path:
+    """Write ``bundle.json`` and ``report.md`` into ``folder`` (default: the run's
+    ``evidence/``); return the report's path."""
     bundle = build_bundle(handle, store, wiring)
-    folder = handle.root_path / "evidence"
+    folder = Path(folder) if folder is not None else handle.evidence_path
     # Keys keep the order they were built in: 0.2.x listed tasks in the order they were stored,
     # and scripts that walk data.tasks see them so.
     write_atomic(folder / "bundle.json", json.dumps(bundle, indent=2) + "\n")

@@ -208,6 +208,15 @@ def inspect(path: Path) -> DatabaseFile:
     return DatabaseFile(path=path, layout=layout)
 
 
+READ_ONLY_COMMANDS = "status, explain, attempts, monitor, export-evidence --output DIR"
+"""The commands that work on a run this process may not write."""
+
+
+def can_write(path: Path) -> bool:
+    """Whether SQLite could write ``path``: the file, and its folder (for ``-wal``/``-shm``)."""
+    return os.access(path.parent, os.W_OK | os.X_OK) and os.access(path, os.W_OK)
+
+
 def check_writable(path: Path) -> None:
     """Refuse a file SQLite could not write, or whose folder cannot hold ``-wal``/``-shm``."""
     folder = path.parent
@@ -215,11 +224,11 @@ def check_writable(path: Path) -> None:
         raise StoreError(
             "is in a read-only folder (SQLite needs to create state.sqlite-wal and -shm beside it)",
             where=str(path),
-            fix="make the run folder writable, or use a read-only command (status, explain)",
+            fix=f"make the run folder writable, or use a read-only command ({READ_ONLY_COMMANDS})",
         )
     if not os.access(path, os.W_OK):
         raise StoreError(
             "is read-only",
             where=str(path),
-            fix="make the file writable, or use a read-only command (status, explain)",
+            fix=f"make the file writable, or use a read-only command ({READ_ONLY_COMMANDS})",
         )

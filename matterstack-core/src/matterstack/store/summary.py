@@ -40,7 +40,9 @@ def run_summary(db_path: Path | str) -> dict[str, Any]:
     if not preflight.inspect(path).layout.is_current:
         from matterstack.store.state_store import StateStore
 
-        with StateStore.open(path) as store:
+        # Migrated on disk as every first open does, unless this process may not write it:
+        # then read through a migrated copy in memory.
+        with StateStore.open(path, readonly=not preflight.can_write(path)) as store:
             return _summary(store.db.conn, path)
     connection = preflight.open_readonly(path, BUSY_TIMEOUT_SECONDS)
     try:
