@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def copy_atomic(source: Path, target: Path) -> None:
 def write_json_atomic(path: Path, value: object) -> None:
     """Write ``value`` as indented JSON, atomically."""
     write_text_atomic(path, json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_json_exclusive(path: Path, value: object) -> bool:
+    """Create ``path`` holding ``value`` as indented JSON, complete or not at all, unless it
+    exists; False when it does (the temporary file is linked, which never replaces)."""
+    temporary = path.with_name(f"{HIDDEN_PREFIX}{path.name}.{os.urandom(6).hex()}.new")
+    write_json_atomic(temporary, value)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        return False
+    finally:
+        temporary.unlink(missing_ok=True)
+    return True
 
 
 def relative_dir(attempt: AttemptContext) -> str:

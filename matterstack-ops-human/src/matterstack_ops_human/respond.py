@@ -2,19 +2,29 @@
 against the task's schema, and only then write it (files first, then the response, each
 through a temporary file and a rename), so a refused answer writes nothing.
 
+Several people may answer one request at the same moment. Each answer is checked and written
+holding a lock on ``.response.lock`` in the attempt directory, and a first answer is created
+exclusively (a link of its temporary file, which fails if ``response.json`` appeared), so
+exactly one answer wins; the others are refused naming who answered and when.
+
 ``--data key=value``: the value is read as a JSON literal when it is one (``3``, ``2.5``,
 ``true``, ``null``, ``["Pt", "Pd"]``, ``{"a": 1}``), otherwise kept as text (``Pt,Pd``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import fcntl
 import getpass
+import os
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 from matterstack.errors import ConfigError
 
-from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, utc_now, write_json_atomic
+from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, utc_now, write_json_atomic, write_json_exclusive
 from matterstack_ops_human.human import CONTROL_FILES
 from matterstack_ops_human.manual_hpc import OUTPUT_DIR, STATUS_FILE
 from matterstack_ops_human.pending import MANUAL_HPC_KIND, NotWaitingError, Request
@@ -89,6 +99,42 @@ def _hint(request: Request, data: dict, schema: dict) -> str:
     return "; ".join([*guesses, show])
 
 
+LOCK_FILE = f"{HIDDEN_PREFIX}response.lock"
+LOCK_WAIT_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def answering(attempt_dir: Path, where: str):
+    """Hold the attempt's answer lock: one ``human respond`` checks and writes at a time."""
+    fd = os.open(attempt_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"another `human respond` has held {LOCK_FILE} for {LOCK_WAIT_SECONDS:.0f} s",
+                                      where=where, fix="try again when it has finished") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def answered_by(target: Path) -> str:
+    """``by <user> at <time>`` of the response in ``target`` (its modification time when it
+    does not say, as a hand-written one may not)."""
+    document, _ = load_json(target.read_bytes())
+    document = document if isinstance(document, dict) else {}
+    who = document.get("responded_by") or "someone (it names no responded_by)"
+    when = document.get("responded_at")
+    if not isinstance(when, str):
+        when = datetime.fromtimestamp(target.stat().st_mtime, timezone.utc).isoformat()
+    return f"by {who} at {when}"
+
+
 def respond(request: Request, *, approve: bool, data_items: list[str], files: list[Path],
             message: str | None) -> Path:
     """Answer ``request``; return the path of the response written. Raises
@@ -106,18 +152,24 @@ def respond(request: Request, *, approve: bool, data_items: list[str], files: li
         raise NotWaitingError(refusal, where=where, fix="`matterstack human list` shows what waits for an answer")
     schema = data_schema_for(request.task, request.attempt_dir)
     target = request.attempt_dir / RESPONSE_FILE
-    existing = read_answer(request.attempt_dir, schema)
-    if existing is not None and existing.valid and existing.status != "WAITING":
-        raise NotWaitingError(f"already answered: {target} says {existing.status}; the next tick reads it",
-                              where=where, fix=f"delete {target} to answer again")
-    data = parse_data(data_items)
-    chosen = files_to_copy(files)
-    document = build_response(approve, data, message, [name for _, name in chosen])
-    problems = response_problems(document, schema)
-    if problems:
-        raise ConfigError(f"answer refused, nothing written: {summarize(problems)}", where=where,
-                          fix=_hint(request, data, schema))
-    for source, name in chosen:
-        copy_atomic(source, request.attempt_dir / name)
-    write_json_atomic(target, document)
+    with answering(request.attempt_dir, where):
+        existing = read_answer(request.attempt_dir, schema)
+        if existing is not None and existing.valid and existing.status != "WAITING":
+            raise NotWaitingError(f"already answered {answered_by(target)}: {target} says {existing.status};"
+                                  f" the next tick reads it", where=where, fix=f"delete {target} to answer again")
+        data = parse_data(data_items)
+        chosen = files_to_copy(files)
+        document = build_response(approve, data, message, [name for _, name in chosen])
+        problems = response_problems(document, schema)
+        if problems:
+            raise ConfigError(f"answer refused, nothing written: {summarize(problems)}", where=where,
+                              fix=_hint(request, data, schema))
+        for source, name in chosen:
+            copy_atomic(source, request.attempt_dir / name)
+        if existing is None:
+            if not write_json_exclusive(target, document):
+                raise NotWaitingError(f"already answered {answered_by(target)} while this answer was written:"
+                                      f" {target} is theirs", where=where, fix=f"delete {target} to answer again")
+        else:
+            write_json_atomic(target, document)
     return target
