@@ -5,6 +5,7 @@ fails to import) and the page's console block is replayed against it."""
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from installs import clean_env
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
 RUN_ID = "20261124_101500_3f9a2c1e"
+UNREADABLE_RUN_ID = "20261124_093000_0badc0de"
 SHOWN_PROJECT = "/home/alice/project"
 
 CAMPAIGN = """\
@@ -104,6 +106,14 @@ def plugin_variables(s: Situation) -> None:
     s.write("operators.yaml", UNREACHABLE_CLUSTER)
 
 
+def unreadable_run(s: Situation) -> None:
+    s.init()
+    s.sh(f"matterstack init demo --run-id {UNREADABLE_RUN_ID}")
+    database = s.project / "workspaces/demo/runs" / UNREADABLE_RUN_ID / "state.sqlite"
+    data = database.read_bytes()
+    database.write_bytes(data[: len(data) // 2])
+
+
 SETUPS = {
     "unknown-key": unknown_key,
     "unknown-key-fixed": unknown_key_fixed,
@@ -112,6 +122,9 @@ SETUPS = {
     "broken-plugin": broken_plugin,
     "plugin-variables": plugin_variables,
     "debug": lambda s: None,
+    "database-busy": unknown_key,
+    "unreadable-run": unreadable_run,
+    "bad-run-id": lambda s: None,
 }
 
 
@@ -132,5 +145,13 @@ def test_the_page_quotes_what_the_cli_prints(scenario, tmp_path, matterstack_com
         with open(situation.project / "workspaces/demo/runs" / RUN_ID / "run.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held as a running `loop` holds it
             situation.console.replay(block)
+    elif scenario == "database-busy":
+        holder = sqlite3.connect(situation.project / "workspaces/demo/runs" / RUN_ID / "state.sqlite",
+                                 isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # held as a sqlite3 shell after BEGIN holds it
+        try:
+            situation.console.replay(block)
+        finally:
+            holder.close()
     else:
         situation.console.replay(block)
