@@ -9,7 +9,15 @@ from __future__ import annotations
 import enum
 
 
-class RunStatus(str, enum.Enum):
+class StoredStatus(str, enum.Enum):
+    """A status stored as its name; it prints as that name, as 0.2.x's plain strings did
+    (scripts print statuses with f"{status}")."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class RunStatus(StoredStatus):
     """A run: PENDING → RUNNING → COMPLETED | FAILED | CANCELLED; RUNNING ⇄ PAUSED."""
 
     PENDING = "PENDING"
@@ -23,12 +31,8 @@ class RunStatus(str, enum.Enum):
     def is_terminal(self) -> bool:
         return self in RUN_TERMINAL
 
-    def __str__(self) -> str:
-        # 0.2.x's step_run returned the plain string; scripts print it (f"{status}").
-        return self.value
 
-
-class AttemptStatus(str, enum.Enum):
+class AttemptStatus(StoredStatus):
     """One execution of a task; see ``matterstack.core.transitions`` for the rules."""
 
     CREATED = "CREATED"
@@ -45,7 +49,7 @@ class AttemptStatus(str, enum.Enum):
         return self in ATTEMPT_TERMINAL
 
 
-class TaskStatus(str, enum.Enum):
+class TaskStatus(StoredStatus):
     """A task's status is derived from its current attempt (or SKIPPED / PENDING)."""
 
     PENDING = "PENDING"
