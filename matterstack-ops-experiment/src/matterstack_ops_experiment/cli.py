@@ -1,7 +1,8 @@
 """``matterstack experiment``: the lab side of the ``experiment`` kind.
 
-Added to the ``matterstack`` app through the ``matterstack_cli`` hook. Only typer is
-imported here; the agent and its HTTP server load when the command runs.
+Added to the ``matterstack`` app through the ``matterstack_cli`` hook. Only typer (and the
+HTTP API's default limits) is imported here; the agent and its HTTP server load when the
+command runs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+
+from matterstack_ops_experiment.connection_limits import BODY_TIMEOUT_SECONDS, HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS
 
 experiment_app = typer.Typer(
     name="experiment",
@@ -40,6 +43,14 @@ def agent(
         help="Also serve the lab HTTP API on 127.0.0.1:PORT (0: any free port)."),
     token_env: str = typer.Option(
         "LAB_TOKEN", "--token-env", help="Variable holding the bearer token the HTTP API requires."),
+    http_header_timeout: float = typer.Option(
+        HEADER_TIMEOUT_SECONDS, "--http-header-timeout", min=0.01,
+        help="Seconds an HTTP client has, from connecting, to send its request line and headers."),
+    http_body_timeout: float = typer.Option(
+        BODY_TIMEOUT_SECONDS, "--http-body-timeout", min=0.01, help="Seconds an HTTP client has to send a request body."),
+    http_max_connections: int = typer.Option(
+        MAX_CONNECTIONS, "--http-max-connections", min=1,
+        help="HTTP connections served at once; more are answered 503 with Retry-After."),
     stop_after: Optional[float] = typer.Option(
         None, "--stop-after", min=0, help="Stop after this many seconds (default: run until interrupted)."),
 ) -> None:
@@ -58,7 +69,10 @@ def agent(
     worker = Agent(exchange_dir.resolve(), function, log=typer.echo)
     server = None
     if http_port is not None:
-        server = _start_server(exchange_dir.resolve(), http_port, token_env)
+        from matterstack_ops_experiment.connection_limits import ConnectionLimits
+
+        limits = ConnectionLimits(http_header_timeout, http_body_timeout, http_max_connections)
+        server = _start_server(exchange_dir.resolve(), http_port, token_env, limits)
     typer.echo(f"watching {exchange_dir} for {REQUEST_FILE}, answering with {driver}")
     try:
         answered = serve(worker, once=once, poll_interval=poll_interval, stop_after=stop_after)
@@ -71,7 +85,7 @@ def agent(
         typer.echo(f"stopped: {answered} request(s) answered")
 
 
-def _start_server(exchange_dir: Path, port: int, token_env: str):
+def _start_server(exchange_dir: Path, port: int, token_env: str, limits):
     from matterstack.plugins import ConfigError
 
     from matterstack_ops_experiment.http_server import LabApiServer
@@ -81,7 +95,7 @@ def _start_server(exchange_dir: Path, port: int, token_env: str):
         raise ConfigError(f"the environment variable {token_env} is not set: the HTTP API needs the token clients send",
                           where="--http-port", fix=f"export {token_env}=<a long random secret>")
     try:
-        server = LabApiServer(exchange_dir, token, port, log=typer.echo).start()
+        server = LabApiServer(exchange_dir, token, port, log=typer.echo, limits=limits).start()
     except OSError as exc:
         raise ConfigError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", where="--http-port",
                           fix="choose a free port, or 0 for any") from None

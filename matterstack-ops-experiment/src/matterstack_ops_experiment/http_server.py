@@ -7,7 +7,10 @@ token was already there (nothing new is created). ``GET /requests?token=a&token=
 :func:`matterstack_ops_experiment.exchange.request_state`); ``GET
 /requests/<token>/files/<name>`` serves a file of the request's folder; ``DELETE
 /requests/<token>`` withdraws it. Every call needs ``Authorization: Bearer <token>``.
-The server listens on 127.0.0.1 only and runs in a background thread.
+The server listens on 127.0.0.1 only and runs in a background thread; a connection gets
+``header_timeout`` seconds for its request line and headers and ``body_timeout`` for its
+body, and at most ``max_connections`` are served at once (see
+:mod:`matterstack_ops_experiment.connection_limits`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import base64
 import binascii
 import hmac
 import json
+import sys
 import threading
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from matterstack_ops_experiment import exchange
+from matterstack_ops_experiment.connection_limits import MAX_CONNECTIONS, ConnectionGuard, ConnectionLimits
 from matterstack_ops_experiment.protocol import REQUEST_FILE, is_token, result_file
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -40,6 +45,18 @@ class _Refusal(Exception):
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
 
+    def setup(self) -> None:
+        # The guard bounds the wait for the headers and for the body; a socket timeout as long
+        # as the longer of them bounds each write to a client that stopped reading.
+        limits = self.server.guard.limits
+        self.timeout = max(limits.header_timeout, limits.body_timeout)
+        super().setup()
+        self.server.guard.expect(self.connection, "the request line and headers", limits.header_timeout, self._client())
+
+    def _client(self) -> str:
+        host, port = self.client_address[:2]
+        return f"{host}:{port}"
+
     def do_POST(self) -> None:
         self._answer(self._post)
 
@@ -53,6 +70,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.log(f"lab API: {self.address_string()} {format % args}")
 
     def _answer(self, action: Callable[[list[str], dict], tuple[int, Any]]) -> None:
+        self.server.guard.received(self.connection)
         url = urllib.parse.urlsplit(self.path)
         parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
         try:
@@ -93,7 +111,16 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Refusal(411, "Content-Length is required")
         if int(length) > MAX_BODY_BYTES:
             raise _Refusal(413, f"the body exceeds {MAX_BODY_BYTES} bytes")
-        body = _json_body(self.rfile.read(int(length)))
+        limits = self.server.guard.limits
+        self.server.guard.expect(self.connection, f"a body of {length} bytes", limits.body_timeout, self._client())
+        try:
+            raw = self.rfile.read(int(length))
+        except TimeoutError:
+            raw = b""
+        self.server.guard.received(self.connection)
+        if len(raw) < int(length):
+            raise _Refusal(408, f"the body did not arrive within {limits.body_timeout:g} s")
+        body = _json_body(raw)
         request, files = body.get("request"), body.get("files") or {}
         if not isinstance(request, dict) or not isinstance(files, dict):
             raise _Refusal(400, "the body must be {\"request\": {...}, \"files\": {name: base64}}")
@@ -143,21 +170,48 @@ def _json_body(raw: bytes) -> dict:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = MAX_CONNECTIONS
 
-    def __init__(self, port: int, exchange_dir: Path, token: str, log: Callable[[str], None]):
+    def __init__(self, port: int, exchange_dir: Path, token: str, log: Callable[[str], None], limits: ConnectionLimits):
+        self.guard = ConnectionGuard(limits, log)
         super().__init__((HOST, port), _Handler)
         self.exchange_dir = exchange_dir
         self.token = token
         self.log = log
 
+    def process_request(self, request, client_address) -> None:
+        if not self.guard.take_slot():
+            self.guard.refuse(request, f"{client_address[0]}:{client_address[1]}")
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.guard.give_slot()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.guard.received(request)
+            self.guard.give_slot()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client gone mid-answer (disconnected by a timeout, or it hung up) is one line."""
+        error = sys.exc_info()[1]
+        self.log(f"lab API: {client_address[0]}:{client_address[1]}: connection ended: {error!r}")
+
 
 class LabApiServer:
-    """The lab API over ``exchange_dir`` on ``127.0.0.1:port`` (0: any free port)."""
+    """The lab API over ``exchange_dir`` on ``127.0.0.1:port`` (0: any free port), within
+    ``limits`` (default: :class:`ConnectionLimits`'s)."""
 
-    def __init__(self, exchange_dir: Path, token: str, port: int = 0, log: Callable[[str], None] = print):
+    def __init__(self, exchange_dir: Path, token: str, port: int = 0, log: Callable[[str], None] = print,
+                 limits: ConnectionLimits | None = None):
         if not token:
             raise ValueError("the lab API needs a token")
-        self._server = _Server(port, exchange_dir, token, log)
+        self._server = _Server(port, exchange_dir, token, log, limits or ConnectionLimits())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="lab-api", daemon=True)
 
@@ -168,6 +222,7 @@ class LabApiServer:
 
     def start(self) -> "LabApiServer":
         """Serve in a background thread; returns the server."""
+        self._server.guard.start()
         self._thread.start()
         return self
 
@@ -176,6 +231,7 @@ class LabApiServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+        self._server.guard.stop()
 
     def __enter__(self) -> "LabApiServer":
         return self.start()
