@@ -6,6 +6,7 @@ symlinks pointing outside are refused with the key named.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
@@ -56,10 +57,17 @@ def stage_files(task, dest: Path) -> dict[str, str]:
                     f"task {task.task_id}: file {key!r} comes from {source}, which does not exist",
                     fix="check the path given to FileFromPath",
                 )
-            shutil.copyfile(source, target)
-        else:
-            content = spec.content if isinstance(spec, FileFromContent) else str(spec)
-            target.write_text(content)
+        try:
+            if isinstance(spec, FileFromPath):
+                shutil.copyfile(source, target)
+            else:
+                target.write_text(spec.content if isinstance(spec, FileFromContent) else str(spec))
+        except OSError:
+            # A half-written copy on a full disk holds the space the run's database needs to
+            # record what happened; the next try writes the whole file again.
+            with contextlib.suppress(OSError):  # a folder of that name, say: leave it be
+                target.unlink(missing_ok=True)
+            raise
         hashes[key] = sha256_file(target)
     return hashes
 

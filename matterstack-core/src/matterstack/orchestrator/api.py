@@ -17,6 +17,7 @@ from matterstack.core.status import RunStatus
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.lifecycle_observer import observing
+from matterstack.orchestrator.planning import planned_tasks
 from matterstack.orchestrator.registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
@@ -57,8 +58,8 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
                             fix="fix the campaign's plan() (run with --debug for the traceback)") from exc
     tasks = []
     if workflow is not None:
+        tasks = planned_tasks(workflow)
         workflow.validate(known_task_ids=set())
-        tasks = list(workflow)
     run_dir.mkdir(parents=True)
     run = Run(run_id=run_id, workspace_slug=workspace_slug, root_path=str(run_dir),
               created_at=utc_now(), status=RunStatus.PENDING)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from matterstack.core.workflow import Workflow
 from matterstack.errors import WorkflowError
+
+NAME_MAX_BYTES = 255
+"""The longest file or folder name most file systems take (Linux's NAME_MAX), in bytes of
+UTF-8: a task id names its folder, and each ``/``-separated part of a file key names a file
+or folder of its work directory."""
 
 
 def campaign_results(store, run_dir: Path) -> dict:
@@ -29,7 +35,7 @@ def check_workflow(store, workflow) -> list:
     Dependencies may name tasks of earlier iterations. A task id already in the run, an
     unknown dependency, a cycle or a workflow without tasks is a WorkflowError.
     """
-    tasks = list(workflow)
+    tasks = planned_tasks(workflow)
     if not tasks:
         raise WorkflowError("plan returned a workflow with no new task",
                             fix="return None from plan() to finish the run")
@@ -43,3 +49,49 @@ def check_workflow(store, workflow) -> list:
     workflow.validate(known_task_ids=known)
     return tasks
 
+
+
+def planned_tasks(workflow) -> list:
+    """The tasks of what ``plan()`` returned, once checked to be usable on disk: a
+    :class:`Workflow` whose task ids and file names fit in a file name and whose file keys do
+    not need the same path as a file and as a folder (``a`` and ``a/b``). WorkflowError
+    otherwise, naming the task, so one task can never stop a run's tick when it is prepared."""
+    if not isinstance(workflow, Workflow):
+        raise WorkflowError(f"plan() returned {_a(type(workflow).__name__)}, not a Workflow",
+                            fix="return Workflow([Task(...), ...]), or None to finish the run")
+    tasks = list(workflow)
+    for task in tasks:
+        _check_names_fit(task)
+    return tasks
+
+
+def _check_names_fit(task) -> None:
+    where = f"task {_shown(task.task_id)}"
+    size = len(task.task_id.encode())
+    if size > NAME_MAX_BYTES:
+        raise WorkflowError(f"task_id is {size} bytes long; it names the task's folder, which takes at most "
+                            f"{NAME_MAX_BYTES}", where=where, fix=f"use a task_id of at most {NAME_MAX_BYTES} bytes")
+    keys = set(task.files)
+    for key in sorted(keys):
+        parts = key.split("/")
+        for part in parts:
+            if len(part.encode()) > NAME_MAX_BYTES:
+                raise WorkflowError(f"file {_shown(key)} has a name part of {len(part.encode())} bytes; a file "
+                                    f"system takes at most {NAME_MAX_BYTES}", where=where,
+                                    fix=f"shorten each '/'-separated part to at most {NAME_MAX_BYTES} bytes")
+        for depth in range(1, len(parts)):
+            parent = "/".join(parts[:depth])
+            if parent in keys:
+                raise WorkflowError(f"file {parent!r} is also the folder of file {key!r}", where=where,
+                                    fix="rename one of them: a path is either a file or a folder")
+
+
+def _shown(name: str, limit: int = 60) -> str:
+    """``name`` quoted, cut short in the middle when long (a 300-byte id is no use in a message)."""
+    if len(name) <= limit:
+        return repr(name)
+    return repr(f"{name[:limit // 2]}...{name[-limit // 2:]}")
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"

@@ -8,8 +8,11 @@ tick's reconcile phase asks the operator whether the work exists instead of subm
 
 from __future__ import annotations
 
+import errno
 from collections import Counter
 from collections.abc import Mapping
+
+import attrs
 
 from matterstack.core.operator_key import OPERATOR_ENV_VAR, RoutedOperatorKey, route_new_task
 from matterstack.core.records import Attempt
@@ -160,6 +163,13 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
     kernel, not on Python) gets that many of its attempts prepared and submitted at once from
     worker threads; the outcomes are recorded here, in the attempts' order, as if submitted
     one by one. Every other operator is called for one attempt at a time.
+
+    One attempt's trouble stays its own: ``prepare`` raising anything but an operator error
+    (a name the file system refuses, a file key that is also a folder) fails that attempt
+    FAILED_INIT with the reason; a full disk (ENOSPC, EDQUOT) while preparing or submitting
+    leaves it CREATED for the next tick, with a run note; anything else ``submit`` raises
+    leaves it CREATED too, and the next tick's reconcile asks the operator, by token, whether
+    it was submitted. The tick goes on to poll and collect the others.
     """
     contexts = {c.attempt_id: c for c in state.contexts(attempts, known=tasks)}
     for key, group in group_by_key(attempts).items():  # a legacy attempt may carry its key in operator_data only
@@ -168,17 +178,67 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
             continue
         workers = min(getattr(operator, "parallel_submissions", 1), len(group))
         outcomes = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
+        disk_full = []
         for attempt, outcome in zip(group, outcomes):
-            _record_submission(state, key, attempt, outcome)
+            if isinstance(outcome, _Unsubmitted) and outcome.disk_full:
+                disk_full.append((attempt, outcome))
+            else:
+                _record_submission(state, key, attempt, outcome)
+        if disk_full:
+            _note_disk_full(state, key, disk_full)
+
+
+@attrs.frozen
+class _Unsubmitted:
+    """``prepare`` or ``submit`` (``stage``) raised ``error``, which is not an operator error."""
+
+    stage: str
+    error: BaseException
+
+    @property
+    def disk_full(self) -> bool:
+        return isinstance(self.error, OSError) and self.error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+    def words(self) -> str:
+        error = self.error
+        if isinstance(error, OSError) and error.strerror:
+            what = f"{type(error).__name__}: {error.strerror}"
+            return what + (f" ({_shown_path(error.filename)})" if error.filename else "")
+        return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _shown_path(path, limit: int = 120) -> str:
+    text = str(path)
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
 
 
 def _submit_one(operator, context):
-    """``prepare`` then ``submit``; the result, or the operator error it raised."""
+    """``prepare`` then ``submit``; the result, the operator error it raised, or what else
+    it raised as :class:`_Unsubmitted`."""
+    stage = "prepare"
     try:
         operator.prepare(context)
+        stage = "submit"
         return operator.submit(context)
     except (TransientOperatorError, PermanentOperatorError) as exc:
         return exc
+    except Exception as exc:  # one attempt's failure must not stop the tick for every other
+        return _Unsubmitted(stage, exc)
+
+
+def _note_disk_full(state: TickState, key: str, attempts: list) -> None:
+    """Attempts a full disk kept from being prepared or submitted stay CREATED: the next tick
+    tries them again. Said once in the tick's notes and once in the run's notes (not again
+    while the same attempts wait for space)."""
+    ids = ", ".join(attempt.task_id for attempt, _ in attempts)
+    first = attempts[0][1]
+    doing = "preparing" if first.stage == "prepare" else "submitting"
+    text = (f"{ids}: {first.words()} while {doing} on {key}; left for the next tick "
+            f"(fix: free space on the disk of {state.handle.root_path})")
+    state.note(text)
+    notes = state.store.run_notes()
+    if not notes or notes[-1].text != text:
+        state.store.record_run_note(text, at=state.now)
 
 
 def _submissions(operator, contexts: list, workers: int) -> list:
@@ -191,6 +251,13 @@ def _submissions(operator, contexts: list, workers: int) -> list:
 
 
 def _record_submission(state: TickState, key: str, attempt: Attempt, outcome) -> None:
+    if isinstance(outcome, _Unsubmitted):
+        if outcome.stage == "prepare":
+            state.transition(attempt, AttemptStatus.FAILED_INIT, f"preparing it failed: {outcome.words()}")
+        else:
+            state.note(f"{attempt.task_id}: submitting to {key} raised {outcome.words()}; the next tick asks "
+                       f"{key} whether it was submitted and submits it again if not")
+        return
     if isinstance(outcome, TransientOperatorError):
         state.outage(key, outcome, 1)
         return
