@@ -228,6 +228,19 @@ class Task:
     operator_key: str | None = attrs.field(default=None, validator=_check_optional_text)
 
 
+def anchor_file_sources(tasks: Iterable[Task], workspace: Path) -> list[Task]:
+    """``tasks`` with each relative :class:`FileFromPath` source made absolute under the
+    workspace folder, so where a file comes from never depends on the folder ``step`` runs
+    in. Tasks with none are returned as they are; the others are copies (the campaign's own
+    objects are left alone). ``~`` paths are the user's home, not relative."""
+    anchored = []
+    for task in tasks:
+        relative = {key: FileFromPath(workspace / spec.source_path) for key, spec in task.files.items()
+                    if isinstance(spec, FileFromPath) and not spec.source_path.expanduser().is_absolute()}
+        anchored.append(attrs.evolve(task, files={**task.files, **relative}) if relative else task)
+    return anchored
+
+
 @attrs.define(init=False, repr=False)
 class Workflow:
     """The tasks of one iteration, in insertion order.

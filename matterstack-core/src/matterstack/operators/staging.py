@@ -45,7 +45,12 @@ def inside(base: Path, key: str) -> Path:
 
 
 def stage_files(task, dest: Path) -> dict[str, str]:
-    """Write ``task.files`` into ``dest``; return each staged file's sha256 by key."""
+    """Write ``task.files`` into ``dest``; return each staged file's sha256 by key.
+
+    A copied file keeps its source's permissions, less what the umask takes away, as ``cp``
+    does (a 0640 source stays 0640, a script stays executable); inline text is written 0600:
+    it may hold what the task's env holds.
+    """
     hashes = {}
     for key, spec in sorted(task.files.items()):
         target = inside(dest, key)
@@ -59,9 +64,9 @@ def stage_files(task, dest: Path) -> dict[str, str]:
                 )
         try:
             if isinstance(spec, FileFromPath):
-                shutil.copyfile(source, target)
+                _copy_keeping_mode(source, target)
             else:
-                target.write_text(spec.content if isinstance(spec, FileFromContent) else str(spec))
+                _write_new(target, spec.content if isinstance(spec, FileFromContent) else str(spec))
         except OSError:
             # A half-written copy on a full disk holds the space the run's database needs to
             # record what happened; the next try writes the whole file again.
@@ -87,11 +92,23 @@ def write_manifest(task, dest: Path, *, operator_key: str, token: str, hashes: d
     _write_new(os.path.join(snapshot, "inputs.json"), json.dumps(hashes, indent=2, sort_keys=True) + "\n")
 
 
-def _write_new(path: str, text: str) -> None:
+def _copy_keeping_mode(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target``, created anew with the source's permission bits (the
+    umask applies). A copy an earlier prepare left is replaced, even a read-only one."""
+    with open(source, "rb") as reader:
+        mode = os.fstat(reader.fileno()).st_mode & 0o777
+        target.unlink(missing_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+        with open(fd, "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+
+
+def _write_new(path: str | Path, text: str) -> None:
     """Write a file with bare os calls (one ``write`` for a small file; ``Path.write_text``
-    costs a third more)."""
+    costs a third more), created 0600 (the umask may take away more): the manifest and
+    inline inputs may hold the task's env values."""
     data = memoryview(text.encode())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         while data:
             data = data[os.write(fd, data):]

@@ -14,6 +14,7 @@ from matterstack.core.ids import chronological_id
 from matterstack.core.records import Run, utc_now
 from matterstack.core.run_id import check_run_id
 from matterstack.core.status import RunStatus
+from matterstack.core.workflow import anchor_file_sources
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.lifecycle_observer import observing
@@ -39,8 +40,10 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
     """Create a run of ``campaign`` and record its first iteration (``plan(None)``).
 
     The run directory is ``<base_path>/<workspace_slug>/runs/<run_id>`` (or
-    ``<workspace_path>/runs/<run_id>``). The plan is validated before anything is written,
-    so a bad workflow leaves no half-made run behind.
+    ``<workspace_path>/runs/<run_id>``), made 0700 (less if the umask says so): it holds the
+    tasks' env values. The plan is validated before anything is written, so a bad workflow
+    leaves no half-made run behind. A relative ``FileFromPath`` is recorded under the
+    workspace folder (see :func:`~matterstack.core.workflow.anchor_file_sources`).
     """
     from matterstack.store import StateStore
 
@@ -60,11 +63,11 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
     if workflow is not None:
         tasks = planned_tasks(workflow)
         workflow.validate(known_task_ids=set())
-    run_dir.mkdir(parents=True)
+    run_dir.mkdir(mode=0o700, parents=True)
     run = Run(run_id=run_id, workspace_slug=workspace_slug, root_path=str(run_dir),
               created_at=utc_now(), status=RunStatus.PENDING)
     with StateStore.create(run_dir / "state.sqlite", run) as store:
-        store.add_tasks(tasks)
+        store.add_tasks(anchor_file_sources(tasks, run_dir.parent.parent))
     return RunHandle(run_id=run_id, workspace_slug=workspace_slug, root_path=run_dir)
 
 

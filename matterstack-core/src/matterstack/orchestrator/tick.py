@@ -16,6 +16,7 @@ import attrs
 
 from matterstack.core.campaign_state import CampaignStateError, campaign_state_text
 from matterstack.core.status import AttemptStatus, RunStatus
+from matterstack.core.workflow import anchor_file_sources
 from matterstack.atomic_write import write_atomic
 from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
 from matterstack.orchestrator.handle import RunHandle
@@ -128,7 +129,7 @@ def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> i
     if workflow is None:
         store.set_run_status(RunStatus.COMPLETED, "plan returned None: the campaign is done")
     else:
-        store.add_tasks(tasks)
+        store.add_tasks(anchor_file_sources(tasks, handle.workspace_path))
     settle_campaign_state(handle, store)
     return len(tasks)
 

@@ -104,7 +104,8 @@ class StateStore(AttemptQueries):
         path.parent.mkdir(parents=True, exist_ok=True)
         preflight.check_local_disk(path.parent)
         try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+            # Owner only (SQLite gives its -wal and -shm the same mode): it holds the tasks' env values.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         except FileExistsError:
             raise StoreError("already exists", where=str(path),
                              fix="open the existing run, or create the new one under another id") from None
