@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from e2e_kit import assert_one_line_error, ok, read_db
-from test_disk_full import small_disk
+from small_disk import resize, small_disk
 
 
 def first_plan(*tasks: str, setup: str = "") -> str:
@@ -187,7 +187,7 @@ def test_a_full_disk_while_staging_inputs_leaves_the_attempt_for_the_next_tick(t
             assert len([n for n in notes if "No space left on device" in n]) == 1
 
             # and once there is space, the same attempt is prepared, runs and the run completes
-            subprocess.run(["mount", "-o", "remount,size=16m", str(disk)], check=True)
+            resize(disk, "16m")
             project.step_until(run_id, lambda: project.run_status(run_id) == "COMPLETED")
             (big,) = project.attempts(run_id, "big")
             assert big["status"] == "COMPLETED"

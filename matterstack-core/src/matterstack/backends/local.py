@@ -144,8 +144,19 @@ class LocalBackend(ComputeBackend):
             if workdir is None:
                 out[job_id] = JobObservation(AttemptStatus.FAILED, "lost", f"no record of local job {job_id}")
                 continue
-            out[job_id] = _to_observation(local_jobs.observe(workdir))
+            out[job_id] = self._observation(workdir)
         return out
+
+    def _observation(self, workdir: Path) -> JobObservation:
+        state = local_jobs.observe(workdir)
+        if state.state != "unstarted":
+            return _to_observation(state)
+        try:
+            local_jobs.forget_unstarted(workdir)
+        except OSError as exc:  # the disk is still full: look again on the next poll
+            return JobObservation(AttemptStatus.SUBMITTED, "unstarted",
+                                  f"{state.reason}; it is launched again once it can be ({exc.strerror})")
+        return JobObservation(AttemptStatus.SUBMITTED, "unstarted", state.reason, never_started=True)
 
     def fetch(self, job_id: str, dest: Path, include=None, exclude=None) -> None:
         workdir = self._workdir(job_id)

@@ -10,7 +10,17 @@ A job lives entirely in its work directory, so any later process can poll it:
 - ``.matterstack-cancel``   written by :func:`cancel`; a wrapper that finds it after claiming
   runs nothing;
 - ``exit_code``             written by the wrapper when the command ends;
-- ``stdout.log``, ``stderr.log``.
+- ``stdout.log``, ``stderr.log``;
+- ``.matterstack-relaunched`` written by :func:`forget_unstarted` before a job that never
+  started is launched again (once).
+
+"Starting" has a bound: a claim without its pid line (the wrapper could not write it, as on a
+full disk) for :data:`STARTING_LIMIT_SECONDS` after the claim last changed, with no live
+wrapper of this work directory, means the job never started and nothing of it ran (the
+wrapper runs the command only after its pid is written). A work directory without a claim
+stays "not started yet": MatterStack 0.2.x ran jobs without one.
+:func:`observe` then says ``unstarted``, and the caller may launch it again once; a job that
+never starts twice is ``lost``.
 
 Jobs started by earlier versions kept their claim in a ``.matterstack/`` folder: ``pid``
 (holding the wrapper's pid, or its pid and start time), or an empty ``claim`` written before
@@ -35,6 +45,9 @@ CLAIM = ".matterstack"
 CANCEL_MARKER = ".matterstack-cancel"
 EXIT_CODE_FILE = "exit_code"
 CANCEL_GRACE_SECONDS = 2.0
+STARTING_LIMIT_SECONDS = 60.0
+"""How long after its claim (or work directory) last changed a job may still be starting."""
+RELAUNCHED = ".matterstack-relaunched"
 JOB_NAME = "matterstack-job"
 """The wrapper's ``$0``: its command line is how a live job is told from a reused pid."""
 LEGACY_PID = "pid"
@@ -80,7 +93,7 @@ echo "$?" > {EXIT_CODE_FILE}
 class LocalJobState:
     """What a local job's files say about it right now."""
 
-    state: str  # "queued", "running", "exited", "cancelled", "lost"
+    state: str  # "queued", "running", "exited", "cancelled", "unstarted", "lost"
     exit_code: int | None = None
     reason: str = ""
 
@@ -164,15 +177,69 @@ def observe(workdir: Path) -> LocalJobState:
         return LocalJobState("cancelled", reason="cancelled by request")
     pid_line = _claim_text(workdir)
     if pid_line is None:
+        if os.path.exists(os.path.join(workdir, RELAUNCHED)):  # launched again, or about to be
+            return _starting_or_unstarted(workdir, RELAUNCHED)
         return LocalJobState("queued", reason="the process has not started yet")
     if not pid_line.endswith("\n"):
-        return LocalJobState("queued", reason="the process is starting")
+        return _starting_or_unstarted(workdir, CLAIM)
     pid = _alive(pid_line, workdir)
     if pid is not None:
         return LocalJobState("running", reason=f"process {pid} running")
     if exit_file.exists():  # the job ended between the checks above
         return observe(workdir)
     return LocalJobState("lost", reason="the process ended without recording an exit code")
+
+
+def _starting_or_unstarted(workdir: Path, since: str) -> LocalJobState:
+    """A job claimed without a pid (``since`` the claim), or not claimed again since it was
+    cleared (``since`` the mark of that): starting while it may still be; past the bound,
+    with no live wrapper of ``workdir``, ``unstarted`` (``lost`` once it was launched again
+    and never started)."""
+    starting = LocalJobState("queued", reason="the process is starting")
+    try:
+        changed = os.stat(workdir / since).st_mtime
+    except FileNotFoundError:  # changed a moment ago: read it all again
+        return observe(workdir)
+    if time.time() - changed < STARTING_LIMIT_SECONDS or _wrapper_alive(workdir):
+        return starting
+    what = ("its wrapper could not write its pid to .matterstack" if since == CLAIM
+            else "it was not claimed after it was launched again")
+    if os.path.exists(os.path.join(workdir, RELAUNCHED)):
+        return LocalJobState("lost", reason=f"the job never started, twice: {what} within "
+                             f"{STARTING_LIMIT_SECONDS:.0f} s (a full disk?); nothing ran")
+    return LocalJobState("unstarted", reason=f"the job never started: {what} within "
+                         f"{STARTING_LIMIT_SECONDS:.0f} s (a full disk?); nothing ran")
+
+
+def forget_unstarted(workdir: Path) -> None:
+    """Clear the claim of a job :func:`observe` found ``unstarted``, so that launching it
+    again runs it; the mark this leaves makes a second such job ``lost``. OSError (the mark
+    could not be written) leaves the claim as it was."""
+    fd = os.open(os.path.join(workdir, RELAUNCHED), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    claim = workdir / CLAIM
+    if claim.is_dir():  # an earlier version's launch: its empty claim or pid file inside
+        for name in (LEGACY_CLAIM, LEGACY_PID):
+            (claim / name).unlink(missing_ok=True)
+    else:
+        claim.unlink(missing_ok=True)
+
+
+def _wrapper_alive(workdir: Path) -> bool:
+    """Whether a live process is the wrapper of the job in ``workdir`` (by its command line,
+    as :func:`_alive` tells; a wrapper that never wrote its pid is found this way only)."""
+    name = os.fsencode(workdir.name)
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                argv = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 4 and argv[3] == JOB_NAME.encode() and os.path.basename(argv[4]) == name:
+            return True
+    return False
 
 
 def cancel(workdir: Path) -> None:

@@ -106,6 +106,9 @@ class ComputeOperator(Operator):
         out = {}
         for job_id, job in seen.items():
             attempt = by_job[job_id]
+            if job.never_started:
+                out[attempt.attempt_id] = self._submit_again(attempt, job)
+                continue
             reason = job.reason
             if job.status == AttemptStatus.FAILED and job.exit_code is not None:
                 tail = self._stderr_tail(attempt, job_id)
@@ -117,6 +120,18 @@ class ComputeOperator(Operator):
                 data={"native_state": job.native_state} if job.native_state else {},
             )
         return out
+
+    def _submit_again(self, attempt: AttemptContext, job) -> Observation:
+        """A job the backend says never started is submitted again with its token (once: a
+        backend says so only once per job)."""
+        try:
+            job_id = self.backend.submit(self.job_spec(attempt))
+        except (OSError, TransientOperatorError) as exc:
+            words = exc.strerror if isinstance(exc, OSError) else exc.one_line()
+            return Observation(AttemptStatus.SUBMITTED, external_id=attempt.external_id,
+                               reason=f"{job.reason}; submitting it again failed ({words})")
+        return Observation(AttemptStatus.SUBMITTED, external_id=job_id,
+                           reason=f"{job.reason}; submitted again as job {job_id}")
 
     def reconcile(self, attempts: list[AttemptContext]) -> dict[str, Observation | None]:
         if self.dry_run:  # nothing was ever handed to the backend: record the dry run again

@@ -17,7 +17,8 @@ from pathlib import Path
 from matterstack.core.workflow import FileFromContent, FileFromPath
 from matterstack.errors import PermanentOperatorError
 
-CONTROL_ENTRIES = frozenset({".matterstack", ".matterstack-cancel", "manifest.json", "config_snapshot"})
+CONTROL_ENTRIES = frozenset({".matterstack", ".matterstack-cancel", ".matterstack-relaunched", "manifest.json",
+                             "config_snapshot"})
 
 
 def sha256_file(path: Path) -> str:

@@ -197,12 +197,18 @@ class JobSpec:
 @attrs.frozen
 class JobObservation:
     """What a backend knows about one job: the attempt status it means, the backend's own
-    state word (``TIMEOUT``, ``OUT_OF_MEMORY``) and the exit code when known."""
+    state word (``TIMEOUT``, ``OUT_OF_MEMORY``) and the exit code when known.
+
+    ``never_started``: the backend is sure the job never ran and nothing of it is alive, and
+    has cleared what would keep a new launch from running; the compute operator then submits
+    the same job (same token) again, which runs it once.
+    """
 
     status: AttemptStatus
     native_state: str = ""
     reason: str = ""
     exit_code: int | None = None
+    never_started: bool = False
 
 
 @attrs.frozen
