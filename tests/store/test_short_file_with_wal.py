@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from store_helpers import new_run, sha256
 
-from matterstack.core.workflow import Task
 from matterstack.errors import StoreError
 from matterstack.store import StateStore
 
