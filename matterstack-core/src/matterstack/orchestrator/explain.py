@@ -84,8 +84,9 @@ def explain(handle: RunHandle, store, registry) -> Explanation:
         else:
             waits = slots.why_ready_task_waits(task)
         frontier.append(Waiting(task_id, status.value, waits))
-    recent = store.run_notes()[-RECENT_NOTES:]
-    notes = tuple(f"{n.at.isoformat()}: {n.text}" for n in recent) + tuple(_contact_notes(store))
+    # A note counted again is as recent as its last time.
+    recent = sorted(store.run_notes(), key=lambda note: note.last_at)[-RECENT_NOTES:]
+    notes = tuple(note.describe() for note in recent) + tuple(_contact_notes(store))
     wiring = wiring_summary(handle, registry.wiring, host=registry.host)
     return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes, wiring)
 

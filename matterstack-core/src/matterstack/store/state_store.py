@@ -20,7 +20,14 @@ from matterstack.core.status import RunStatus
 from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.attempts import AttemptQueries
-from matterstack.store.history import OperatorContact, RunEvent, RunNote
+from matterstack.store.history import (
+    OperatorContact,
+    RunEvent,
+    RunNote,
+    note_from_row,
+    repeated_note_prefix,
+    stored_note_text,
+)
 from matterstack.store.layout import SchemaLayout
 from matterstack.store.migrate import migrate, read_version
 from matterstack.store.rows import run_from_row, run_values
@@ -239,11 +246,28 @@ class StateStore(AttemptQueries):
         ]
 
     def record_run_note(self, text: str, at: datetime | None = None) -> int:
-        """Keep a note about the run for people (``explain``, the evidence); returns its id."""
+        """Keep a note about the run for people (``explain``, the evidence); returns its id.
+
+        A note identical to one kept already is counted on that one (how many times, and the
+        last time) instead of adding a row: trouble a tick meets on every round adds nothing.
+        """
+        at = at or utc_now()
+        prefix = repeated_note_prefix(text).encode()
         with self._transaction() as connection:
+            # Compared as bytes: SQLite's text functions stop at a NUL, and a note may hold one.
+            kept = connection.execute(
+                "SELECT id, text, at FROM run_notes WHERE run_id = ? AND (text = ? OR "
+                "substr(CAST(text AS BLOB), 1, ?) = ?) ORDER BY id",
+                (self.run_id, text, len(prefix), prefix)).fetchall()
+            for note_id, stored, first in kept:
+                note = note_from_row(stored, datetime_from_text(first))
+                if note.text == text:
+                    connection.execute("UPDATE run_notes SET text = ? WHERE id = ?",
+                                       (stored_note_text(text, note.count + 1, at), note_id))
+                    return note_id
             cursor = connection.execute(
                 "INSERT INTO run_notes (run_id, text, at) VALUES (?, ?, ?)",
-                (self.run_id, text, datetime_to_text(at or utc_now())),
+                (self.run_id, text, datetime_to_text(at)),
             )
         return cursor.lastrowid
 
@@ -257,7 +281,7 @@ class StateStore(AttemptQueries):
     def run_notes(self) -> list[RunNote]:
         """Every note, oldest first."""
         rows = self._select("SELECT text, at FROM run_notes ORDER BY id")
-        return [RunNote(text=row["text"], at=datetime_from_text(row["at"])) for row in rows]
+        return [note_from_row(row["text"], datetime_from_text(row["at"])) for row in rows]
 
     def record_operator_contact(
         self, operator_key: str, *, ok: bool, at: datetime | None = None, error: str | None = None
