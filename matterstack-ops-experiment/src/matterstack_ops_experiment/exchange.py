@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from matterstack.plugins import ANSWER_FILE_LIMIT, InputLimitError, read_within_limit
+
 from matterstack_ops_experiment.protocol import (
     CANCEL_FILE,
     CLAIM_FILE,
@@ -139,14 +141,18 @@ def request_state(folder: Path) -> dict[str, Any]:
     ``state`` is CANCELLED when withdrawn before a final answer, else ANSWERED when
     ``experiment_result.json`` exists (``result`` is its JSON value, or ``result_error`` says
     why it cannot be read), else CLAIMED when an agent took it, else PENDING. The result is passed on as the lab
-    wrote it: the operator validates it.
+    wrote it: the operator validates it. A result over the limit for answer files is not read
+    and not yet an answer: the state stays CLAIMED (or PENDING), ``result_error`` says why.
     """
     state: dict[str, Any] = {"token": folder.name, "state": PENDING, "result": None, "result_error": None,
                              "claim": read_claim(folder)}
     try:
-        raw = (folder / RESULT_FILE).read_bytes()
+        raw = read_within_limit(folder / RESULT_FILE, ANSWER_FILE_LIMIT)
     except FileNotFoundError:
         raw = None
+    except InputLimitError as exc:
+        # Not an answer yet: the request waits, the lab's file is kept, and result_error says why.
+        raw, state["result_error"] = None, f"{RESULT_FILE} {exc.what} (fix: {exc.fix})"
     except OSError as exc:
         state.update(state=ANSWERED, result_error=f"cannot read {RESULT_FILE}: {exc.strerror or exc}")
         return state

@@ -22,7 +22,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from matterstack.plugins import PermanentOperatorError, TransientOperatorError
+from matterstack.plugins import (
+    ANSWER_FILE_LIMIT,
+    InputLimitError,
+    PermanentOperatorError,
+    TransientOperatorError,
+)
 
 from matterstack_ops_experiment.protocol import decode_json, write_bytes_atomic
 
@@ -114,7 +119,7 @@ class LabClient:
         where = f"{self.base_url} ({method} {path.split('?')[0]})"
         try:
             with _OPENER.open(request, timeout=self.timeout) as response:
-                status, content = response.status, response.read()
+                status, content = response.status, (response.read() if raw else _read_answer(response, where))
         except urllib.error.HTTPError as exc:
             if exc.code == 404 and missing_ok:
                 return 404, None
@@ -133,6 +138,22 @@ class LabClient:
             return status, decode_json(content)
         except ValueError as exc:
             raise TransientOperatorError(f"the lab API answered something that is {exc}", where=where) from None
+
+
+def _read_answer(response, where: str) -> bytes:
+    """A JSON answer's body, within the limit for answer files (an answer over it would cost
+    several times its size to parse): an outage with the fix otherwise, so nothing fails."""
+    try:
+        most = ANSWER_FILE_LIMIT.max_bytes()
+    except InputLimitError as exc:
+        raise TransientOperatorError(exc.what, where=exc.where, fix=exc.fix) from None
+    declared = response.headers.get("Content-Length", "")
+    size = int(declared) if declared.isdigit() else None
+    content = b"" if size is not None and size > most else response.read(most + 1)
+    if len(content) > most or size is not None and size > most:
+        refusal = ANSWER_FILE_LIMIT.refusal(where, size if size is not None and size > most else None)
+        raise TransientOperatorError(f"the lab API's answer {refusal.what}", where=where, fix=refusal.fix)
+    return content
 
 
 def _detail(error: urllib.error.HTTPError) -> str:

@@ -24,6 +24,7 @@ from matterstack.plugins import (
     AttemptStatus,
     CollectResult,
     ConfigError,
+    InputLimitError,
     Observation,
     Operator,
     PermanentOperatorError,
@@ -178,6 +179,8 @@ class ExperimentOperator(Operator):
             if reading.finished and folder != attempt.attempt_dir:
                 reading = self._bring_back(reading, folder, attempt.attempt_dir)
             return _observation(reading)
+        except InputLimitError as exc:
+            return _waiting(exc.one_line())
         except PermanentOperatorError as exc:
             return _observation(invalid(exc.one_line()))
         except OSError as exc:
@@ -202,7 +205,8 @@ class ExperimentOperator(Operator):
         if state.get("state") == exchange.CANCELLED:
             return Observation(AttemptStatus.CANCELLED, reason=f"cancelled (the lab API withdrew {self.where(attempt)})")
         if state.get("state") != exchange.ANSWERED:
-            return _waiting(f"waiting for {self.where(attempt)} (lab state {state.get('state')})")
+            unread = f"; {state['result_error']}" if state.get("result_error") else ""
+            return _waiting(f"waiting for {self.where(attempt)} (lab state {state.get('state')}{unread})")
         if state.get("result_error"):
             return _observation(invalid(str(state["result_error"])))
         reading = parse_result(state.get("result"))
@@ -280,6 +284,8 @@ class ExperimentOperator(Operator):
                 lab = f"the lab reports {parse_result(state.get('result')).status}"
             else:
                 lab = f"lab state {state.get('state')}"
+            if state.get("result_error") and state.get("state") != exchange.ANSWERED:
+                lab += f"; {state['result_error']}"
             return f"{self.where(attempt)} ({sent}{lab})"
         folder = self.request_dir(attempt)
         claim = exchange.read_claim(folder)
@@ -287,7 +293,10 @@ class ExperimentOperator(Operator):
             lab = "no lab agent has claimed it yet"
         else:
             lab = f"claimed by {claim.get('host', '?')}:{claim.get('pid', '?')} at {claim.get('claimed_at', '?')}"
-        reading = read_result(folder)
+        try:
+            reading = read_result(folder)
+        except InputLimitError as exc:
+            return f"{RESULT_FILE} in {self.where(attempt)} ({sent}{lab}; {exc.one_line()})"
         if reading is not None:
             lab += f"; the lab reports {reading.status}"
         return f"{RESULT_FILE} in {self.where(attempt)} ({sent}{lab})"

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from matterstack.plugins import PermanentOperatorError, inside
+from matterstack.plugins import ANSWER_FILE_LIMIT, PermanentOperatorError, inside, read_within_limit
 from matterstack.plugins import write_atomic as write_bytes_atomic
 
 REQUEST_FILE = "experiment_request.json"
@@ -221,10 +221,11 @@ def check_files(reading: Reading, folder: Path) -> Reading:
 
 def read_result(folder: Path) -> Reading | None:
     """The answer in ``folder/experiment_result.json`` with its files checked; None while
-    there is none."""
+    there is none; :class:`~matterstack.plugins.InputLimitError` (the file is left unread)
+    when it is over the limit for answer files."""
     path = folder / RESULT_FILE
     try:
-        raw = path.read_bytes()
+        raw = read_within_limit(path, ANSWER_FILE_LIMIT)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -4,7 +4,9 @@ writes a request into and a person answers in.
 :class:`HandoffOperator` submits by writing files (the request is the submission, so it is
 idempotent by construction), reconciles by looking for its own ``manifest.json``, cancels
 with a ``cancelled.json`` marker, and polls each attempt through :meth:`observe` without
-ever raising: a person's bad file fails that one attempt with a message.
+ever raising: a person's bad file fails that one attempt with a message, and a file over
+the limit for answer files leaves it waiting, unread, with the reason (the person's answer is
+kept, and read once the limit is raised).
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from pathlib import Path
 
 from matterstack.errors import MatterStackError
 from matterstack.plugins import write_atomic as write_text_atomic  # text or bytes
-from matterstack.plugins import AttemptContext, AttemptStatus, Observation, Operator, list_outputs, sha256_file
+from matterstack.plugins import (
+    AttemptContext,
+    AttemptStatus,
+    InputLimitError,
+    Observation,
+    Operator,
+    list_outputs,
+    sha256_file,
+)
 
 MANIFEST_FILE = "manifest.json"
 INSTRUCTIONS_FILE = "instructions.md"
@@ -106,11 +116,24 @@ class HandoffOperator(Operator):
             return Observation(AttemptStatus.CANCELLED, reason=f"cancelled ({CANCEL_FILE} in {relative_dir(attempt)})")
         try:
             return self.observe(attempt)
+        except InputLimitError as exc:
+            return Observation(AttemptStatus.WAITING_EXTERNAL, external_id=attempt.external_id, reason=exc.one_line())
         except MatterStackError as exc:
             return Observation(AttemptStatus.FAILED, reason=exc.one_line())
         except OSError as exc:
             return Observation(AttemptStatus.FAILED,
                                reason=f"cannot read {relative_dir(attempt)}: {exc.strerror or exc}")
+
+    def unread(self, attempt: AttemptContext, read) -> str:
+        """``""``, or what ``describe_wait`` adds when ``read(attempt)`` finds a file over its
+        size limit: that it stays unread until the limit is raised."""
+        try:
+            read(attempt)
+        except InputLimitError as exc:
+            return f"; {exc.one_line()}"
+        except (MatterStackError, OSError):
+            pass
+        return ""
 
     def waiting(self, attempt: AttemptContext) -> Observation:
         """The observation of an attempt that still waits."""

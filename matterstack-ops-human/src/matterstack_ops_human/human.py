@@ -164,6 +164,9 @@ class HumanOperator(HandoffOperator):
 
     def describe_wait(self, attempt: AttemptContext) -> str:
         text = f"{RESPONSE_FILE} in {relative_dir(attempt)} (answer with `{respond_command(attempt)}`)"
+        too_large = self.unread(attempt, self._answer)
+        if too_large:
+            return text + too_large
         answer = self._answer(attempt)
         if answer is not None and answer.status == "WAITING":
             text = f"{answer.reason}; still waiting for a final {text}"

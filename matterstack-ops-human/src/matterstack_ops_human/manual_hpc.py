@@ -21,12 +21,14 @@ import shlex
 import attrs
 
 from matterstack.plugins import (
+    ANSWER_FILE_LIMIT,
     AttemptContext,
     AttemptStatus,
     CollectResult,
     Observation,
     PermanentOperatorError,
     SubmitResult,
+    read_within_limit,
     stage_files,
     write_manifest,
 )
@@ -201,11 +203,11 @@ class ManualHpcOperator(HandoffOperator):
 
     def describe_wait(self, attempt: AttemptContext) -> str:
         return (f"{STATUS_FILE} or files in {OUTPUT_DIR}/ of the job bundle {relative_dir(attempt)} "
-                f"(run {JOB_FILE} on the cluster; see {INSTRUCTIONS_FILE} there)")
+                f"(run {JOB_FILE} on the cluster; see {INSTRUCTIONS_FILE} there)" + self.unread(attempt, self._status))
 
     def _status(self, attempt: AttemptContext) -> StatusReport | None:
         try:
-            raw = (attempt.attempt_dir / STATUS_FILE).read_bytes()
+            raw = read_within_limit(attempt.attempt_dir / STATUS_FILE, ANSWER_FILE_LIMIT)
         except FileNotFoundError:
             return None
         except OSError as exc:

@@ -12,8 +12,10 @@ Other top-level fields (``responded_by``, ``responded_at``) are kept but not che
 
 A task gives the schema of ``data`` either as ``env["RESPONSE_SCHEMA"]`` (JSON text) or as
 a task file named ``response_schema.json``; without one, ``data`` is any object. Reading
-never raises: every input either parses into an :class:`Answer` or becomes an invalid one
-(status FAILED) whose reason says what is wrong.
+never raises for what a file holds: every input either parses into an :class:`Answer` or
+becomes an invalid one (status FAILED) whose reason says what is wrong. A file over the limit
+for answer files (``MATTERSTACK_MAX_ANSWER_MB``) is not read at all: :func:`read_answer`
+raises :class:`~matterstack.plugins.InputLimitError`, and the attempt keeps waiting.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from matterstack.plugins import PermanentOperatorError, inside
+from matterstack.plugins import ANSWER_FILE_LIMIT, PermanentOperatorError, inside, read_within_limit
 
 from matterstack_ops_human.schema import schema_problems, show, validate
 
@@ -205,9 +207,10 @@ def _parse(raw: bytes | str, data_schema: dict, attempt_dir: Path | None) -> Ans
 
 
 def read_answer(attempt_dir: Path, data_schema: dict) -> Answer | None:
-    """The response in ``attempt_dir``, or ``None`` when there is none yet."""
+    """The response in ``attempt_dir``, or ``None`` when there is none yet;
+    :class:`~matterstack.plugins.InputLimitError` when it is over the limit for answer files."""
     try:
-        raw = (attempt_dir / RESPONSE_FILE).read_bytes()
+        raw = read_within_limit(attempt_dir / RESPONSE_FILE, ANSWER_FILE_LIMIT)
     except FileNotFoundError:
         return None
     except OSError as exc:

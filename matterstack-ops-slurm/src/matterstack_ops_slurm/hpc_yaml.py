@@ -20,7 +20,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import ConfigError
-from matterstack.plugins import SettingsNote, setting, structure_settings
+from matterstack.plugins import CONFIG_FILE_LIMIT, SettingsNote, read_within_limit, setting, structure_settings
 from matterstack_ops_slurm.backend import SlurmBackend
 from matterstack_ops_slurm.register import SlurmBackendSettings, SlurmDefaults, SshSettings
 
@@ -48,7 +48,7 @@ def load_cluster_file(path: Path, notes: list | None = None) -> SlurmBackendSett
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_within_limit(path, CONFIG_FILE_LIMIT))
     except FileNotFoundError as exc:
         raise ConfigError(f"cluster file {path} does not exist", where="hpc_yaml.path",
                           fix="give the path of the cluster YAML file") from exc

@@ -23,6 +23,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import ConfigError
+from matterstack.input_limits import CONFIG_FILE_LIMIT, read_within_limit
 
 CONFIG_FILENAME = "config.json"
 DEFAULT_MAX_JOBS_PER_KEY = 10
@@ -69,10 +70,11 @@ class LegacyRunConfig:
 
 def read_legacy_config(run_dir: Path) -> LegacyRunConfig | None:
     """The run's ``config.json``, or None when it has none. A file that cannot be read or
-    does not validate is one :class:`ConfigError` naming the file, the key and the fix."""
+    does not validate (or is over the limit for configuration files) is one
+    :class:`ConfigError` naming the file, the key and the fix."""
     path = Path(run_dir) / CONFIG_FILENAME
     try:
-        data = path.read_bytes()
+        data = read_within_limit(path, CONFIG_FILE_LIMIT)
     except FileNotFoundError:
         return None
     except OSError as exc:

@@ -37,6 +37,8 @@ _EXPORTS = {
     "matterstack.core.records": ("AttemptEvent",),
     "matterstack.core.workflow": ("FileFromContent", "FileFromPath", "Task"),
     "matterstack.atomic_write": ("write_atomic",),
+    "matterstack.input_limits": (
+        "ANSWER_FILE_LIMIT", "CONFIG_FILE_LIMIT", "InputLimit", "InputLimitError", "read_within_limit"),
     "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
     "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from matterstack.errors import ConfigError
+from matterstack.input_limits import CONFIG_FILE_LIMIT, read_within_limit
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SYNTAX_FIX = "fix the YAML at that line (indentation, a missing ':' or quote)"
@@ -64,9 +65,11 @@ def load_yaml_bytes(data: bytes, *, filename: str) -> Any:
 
 
 def read_file_bytes(path: Path, *, what: str, fix: str) -> bytes:
-    """The bytes of ``path``; ConfigError (``what`` not found or unreadable, with ``fix``) otherwise."""
+    """The bytes of ``path``; ConfigError (``what`` not found or unreadable, with ``fix``)
+    otherwise, and :class:`~matterstack.input_limits.InputLimitError` when it is over the
+    limit for configuration files (parsing YAML costs far more than its size)."""
     try:
-        return Path(path).read_bytes()
+        return read_within_limit(path, CONFIG_FILE_LIMIT)
     except FileNotFoundError:
         raise ConfigError(f"{what} not found", where=str(path), fix=fix) from None
     except OSError as exc:
