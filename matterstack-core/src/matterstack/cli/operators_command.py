@@ -35,6 +35,8 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
     rows = []
     for instance in wiring.instances.values():
         row = instance_row(instance, host)
+        _refuse_unbuildable(path, instance.key, host.operator_kind(instance.kind),
+                            host.compute_backends.get(row["backend"]) if row["backend"] else None)
         if row["backend"] == PROFILE_BACKEND_TYPE:
             block = instance.settings.backend
             resolved = resolve_profile(block["name"], host=host, config=block.get("config") or config)
@@ -45,6 +47,18 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
     return {"file": str(path), "sha256": wiring.sha256, "default_operator": wiring.default_operator,
             "max_concurrent": wiring.max_concurrent, "instances": rows,
             "notes": [note.one_line() for note in notes]}
+
+
+def _refuse_unbuildable(path: Path, key: str, *registrations) -> None:
+    """ConfigError when the plugin of an instance's kind or backend registered a factory that
+    cannot build it (a target that does not resolve): every attempt on it would fail."""
+    from matterstack.errors import ConfigError
+
+    for registration in registrations:
+        if registration is not None and registration.problem is not None:
+            raise ConfigError(f"{registration.label} cannot build it: {registration.problem}",
+                              where=f"{path}: operators.{key}",
+                              fix=f"fix or upgrade {registration.distribution} (see `matterstack plugins`)")
 
 
 def embedded_report(host) -> dict[str, Any]:

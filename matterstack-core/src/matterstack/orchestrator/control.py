@@ -283,11 +283,21 @@ def fail_orphans(handle: RunHandle, registry, timeout: timedelta, timeout_text: 
 def _cancel_attempts(state: TickState, attempts, reason: str) -> list[str]:
     """Ask each attempt's operator to stop it; queue CANCELLED for those it stopped.
 
-    Returns one line per attempt that could not be stopped."""
+    An attempt whose instance is not configured or cannot be built is CANCELLED at once,
+    the reason saying nothing was asked to stop it: no later try could reach it. Returns one
+    line per attempt that could not be stopped (an instance that cannot be reached now)."""
     failures = []
     for attempt in attempts:
         key = attempt_key(attempt)
         context = state.contexts([attempt])[0]
+        unbuildable = state.registry.build_failure(key) if key and state.registry.has(key) else None
+        if unbuildable is not None or (key and not state.registry.has(key)):
+            # Nothing here can ever reach that instance: waiting would keep the run for ever.
+            why = unbuildable.one_line() if unbuildable is not None else "it is not configured"
+            state.transition(attempt, AttemptStatus.CANCELLED,
+                             f"{reason}; operator {key} cannot be built ({why}), so nothing was asked to stop "
+                             f"{attempt.external_id or 'its work'}")
+            continue
         try:
             operator = state.registry.get(key) if key else None
             if operator is not None:

@@ -15,6 +15,7 @@ from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
 from matterstack.core.transitions import ATTEMPT_TRANSITIONS
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.orchestrator.registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
 
 
@@ -68,10 +69,17 @@ def reconcile_created(state: TickState, attempts: list[Attempt]) -> list[Attempt
 
     The operator says whether the outside world already has each one (adopted, with its
     external id); the rest are submitted again with the same token, which operators treat
-    idempotently. Returns the attempts that still need submitting.
+    idempotently. Returns the attempts that still need submitting. Attempts of an instance
+    whose operator cannot be built are failed FAILED_INIT with the reason, so they never
+    wait for ever.
     """
     resubmit: list[Attempt] = []
     for key, group in group_by_key(attempts).items():
+        unbuildable = state.registry.build_failure(key) if key is not None and state.registry.has(key) else None
+        if unbuildable is not None:  # no operator of it ever ran in this version: nothing to ask
+            for attempt in group:
+                state.transition(attempt, AttemptStatus.FAILED_INIT, unbuildable_reason(key, unbuildable))
+            continue
         operator = usable_operator(state, key, group)
         if operator is None:
             continue

@@ -11,7 +11,7 @@ from typing import Any
 
 import attrs
 
-from matterstack.errors import MatterStackError, PluginError
+from matterstack.errors import MatterStackError, PluginError, TransientOperatorError
 
 
 @attrs.frozen
@@ -39,6 +39,11 @@ class Wiring:
     source: str = "embedded default"
     source_file: str | None = None
     sha256: str | None = None
+
+
+def unbuildable_reason(key: str, failure: MatterStackError) -> str:
+    """Why an attempt on ``key`` fails at once: its operator cannot be built."""
+    return f"operator {key} cannot be built: {failure.one_line()}"
 
 
 def embedded_default_wiring(host) -> Wiring:
@@ -99,6 +104,19 @@ class OperatorRegistry:
             raise
         self._operators[key] = operator
         return operator
+
+    def build_failure(self, key: str) -> MatterStackError | None:
+        """Why the operator of configured ``key`` can never be built in this process (its
+        plugin's factory fails: a target that does not resolve, bad settings), else None.
+        A transient error while building says nothing for good: None, and it is met again."""
+        try:
+            self.get(key)
+        except TransientOperatorError:
+            self._failures.pop(key, None)
+            return None
+        except MatterStackError as exc:
+            return exc
+        return None
 
     def missing_key_reason(self, key: str) -> str:
         """Why ``key`` cannot be used: not configured, and for an uninstalled kind, what to

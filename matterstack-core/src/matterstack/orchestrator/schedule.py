@@ -22,6 +22,7 @@ from matterstack.errors import MatterStackError, PermanentOperatorError, Transie
 from matterstack.orchestrator.attempt_names import AttemptNames, attempt_path
 from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
+from matterstack.orchestrator.registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
 
 
@@ -53,8 +54,9 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
 
     ``active`` counts the attempts already active by operator key
     (:meth:`~matterstack.store.StateStore.active_attempt_counts`). Attempts that cannot run
-    anywhere (bad or unknown key) are recorded FAILED_INIT with the reason, in the same
-    transaction. A task naming no operator in a run whose 0.2.x ``config.json`` says
+    anywhere (bad or unknown key, an operator its plugin cannot build) are recorded
+    FAILED_INIT with the reason, in the same transaction. A task naming no operator in a run
+    whose 0.2.x ``config.json`` says
     Simulation is marked COMPLETED without an attempt, as 0.2.x did.
     """
     wiring = state.registry.wiring
@@ -83,6 +85,10 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
         key = routed.key
         if not state.registry.has(key):
             refused.append(_new_attempt(state, task, slots, names, key, state.registry.missing_key_reason(key)))
+            continue
+        unbuildable = state.registry.build_failure(key)
+        if unbuildable is not None:
+            refused.append(_new_attempt(state, task, slots, names, key, unbuildable_reason(key, unbuildable)))
             continue
         limit, _ = key_limit(state.registry, legacy, key)
         if limit is not None and per_key[key] >= limit:

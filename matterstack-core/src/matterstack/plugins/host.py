@@ -176,6 +176,7 @@ class PluginHost:
                 problems.append(PluginProblem("registration", what, _fix(source), (source,), traceback.format_exc()))
                 continue
             registrations += collector.registrations
+            problems += collector.problems
         return registrations
 
     @property

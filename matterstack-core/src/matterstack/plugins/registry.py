@@ -7,7 +7,9 @@ a collision: neither wins, and looking it up raises a :class:`PluginError` namin
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -73,6 +75,9 @@ class Registration:
     distribution: str
     version: str | None = None
     plugin: str = ""
+    problem: str | None = None
+    """Why the factory cannot build anything (a :class:`LazyFactory` target that does not
+    resolve), found when the plugin registered it; None when nothing is known to be wrong."""
 
     @property
     def label(self) -> str:
@@ -87,6 +92,7 @@ class Collector:
         self.category = category
         self.source = source
         self.registrations: list[Registration] = []
+        self.problems: list[PluginProblem] = []
 
     def __call__(self, name: str, factory: Callable[..., Any], settings: type | None = None) -> None:
         where = f"{self.source.label} registers {self.category} {name!r}"
@@ -98,8 +104,16 @@ class Collector:
             settings = NoSettings
         elif not (isinstance(settings, type) and attrs.has(settings)):
             raise PluginError(f"{where}: settings must be an attrs class, not {settings!r}")
+        # A factory that cannot resolve is still registered: runs and their wiring that name
+        # it keep loading, and their attempts are failed with this reason, not left waiting.
+        problem = factory.problem() if isinstance(factory, LazyFactory) else None
+        if problem is not None:
+            self.problems.append(PluginProblem(
+                "registration", f"{where}: {problem}",
+                f"fix the factory target in {self.source.distribution}, or upgrade it", (self.source,)))
         self.registrations.append(
-            Registration(name, factory, settings, self.source.distribution, self.source.version, self.source.name)
+            Registration(name, factory, settings, self.source.distribution, self.source.version, self.source.name,
+                         problem)
         )
 
     def __repr__(self) -> str:
@@ -186,6 +200,24 @@ class LazyFactory:
 
     target: str
 
+    def problem(self) -> str | None:
+        """Why ``target`` does not resolve, found without running the module: it must be
+        ``module:attribute``, the module must be found, and (when its source is there to
+        read) name ``attribute``. None when it resolves."""
+        module_name, colon, attribute = self.target.partition(":")
+        if not colon or not module_name or not attribute.isidentifier():
+            return f"factory target {self.target!r} is not 'module:attribute'"
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError) as exc:  # a parent package that is missing or fails
+            return f"factory target {self.target!r}: module {module_name!r} cannot be found ({exc})"
+        if spec is None:
+            return f"factory target {self.target!r}: no module {module_name!r}"
+        origin = spec.origin or ""
+        if not origin.endswith(".py") or _names_in_source(origin, attribute):
+            return None
+        return f"factory target {self.target!r}: module {module_name!r} has no {attribute!r}"
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         module_name, _, attribute = self.target.partition(":")
         try:
@@ -202,3 +234,14 @@ class LazyFactory:
         if implementation is None:
             raise PluginError(f"{self.target} is not implemented in this version ({module_name} has no {attribute!r})")
         return implementation(*args, **kwargs)
+
+
+def _names_in_source(path: str, name: str) -> bool:
+    """Whether ``name`` occurs as a whole word in a module's source (True when the source
+    cannot be read). A cheap test, run for every registration of every command: a misspelt
+    attribute occurs nowhere; a name the module makes some other way is not refused."""
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return True
+    return re.search(rf"(?<![\w.:]){re.escape(name)}\b", text) is not None  # not the target text itself
