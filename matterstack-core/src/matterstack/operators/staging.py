@@ -61,7 +61,7 @@ def stage_files(task, dest: Path) -> dict[str, str]:
             if not source.is_file():
                 raise PermanentOperatorError(
                     f"task {task.task_id}: file {key!r} comes from {source}, which does not exist",
-                    fix="check the path given to FileFromPath",
+                    fix="check the path given to FileFromPath (a relative one is found from the workspace folder)",
                 )
         try:
             if isinstance(spec, FileFromPath):
