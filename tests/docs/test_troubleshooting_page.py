@@ -114,6 +114,11 @@ def unreadable_run(s: Situation) -> None:
     database.write_bytes(data[: len(data) // 2])
 
 
+def oversized_config(s: Situation) -> None:
+    line = "# " + "x" * 77 + "\n"
+    s.write("operators.yaml", FIXED_WIRING + line * int(1.5 * 1024 * 1024 / len(line)))
+
+
 SETUPS = {
     "unknown-key": unknown_key,
     "unknown-key-fixed": unknown_key_fixed,
@@ -125,6 +130,7 @@ SETUPS = {
     "database-busy": unknown_key,
     "unreadable-run": unreadable_run,
     "bad-run-id": lambda s: None,
+    "oversized-config": oversized_config,
 }
 
 
