@@ -13,12 +13,13 @@ from pathlib import Path
 
 import attrs
 import pydantic
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from matterstack.core.campaign_state import CampaignStateError, campaign_state_text
 
-json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False)
+json_scalars = st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False, allow_infinity=False)
 json_values = st.recursive(
     json_scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
@@ -118,3 +119,9 @@ def _error(state) -> str:
     except CampaignStateError as exc:
         return exc.one_line()
     raise AssertionError("no error")
+
+
+@given(json_values, st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+def test_a_state_holding_nan_or_infinity_is_refused_naming_the_number(value, number):
+    with pytest.raises(CampaignStateError, match="which JSON cannot hold .*JSON has no NaN or Infinity"):
+        campaign_state_text({"kept": value, "score": number})

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any
 
 import attrs
@@ -39,7 +40,8 @@ def campaign_state_text(state: Any) -> str:
                 f"({' '.join(str(exc).split())})",
                 fix=f"give the model only fields JSON can hold, or return {SAVEABLE}") from None
     try:
-        return json.dumps(state, default=_fields_of)
+        # Strict JSON: NaN and Infinity are not JSON, and other readers of the file refuse them.
+        return json.dumps(state, default=_fields_of, allow_nan=False)
     except (TypeError, ValueError):
         raise _unsaveable(state) from None
 
@@ -67,6 +69,10 @@ def _unsaveable(state: Any) -> CampaignStateError:
     if found is None:  # json refused what the walk allows (a model's dump, say)
         return CampaignStateError(f"{returned} that campaign_state.json cannot hold", fix=f"return {SAVEABLE}")
     where, kind, culprit = found
+    if kind == "number":
+        return CampaignStateError(
+            f"{returned} whose {where or 'value'} is {culprit}, which JSON cannot hold",
+            fix="JSON has no NaN or Infinity: store None or a string such as 'nan' instead")
     if kind == "cycle":
         return CampaignStateError(f"{returned} holding itself at {where}", fix=f"return {SAVEABLE}, without cycles")
     if kind == "key":
@@ -84,8 +90,10 @@ def _a(name: str) -> str:
 
 def _first_unsaveable(value: Any, where: str, seen: set[int]) -> tuple[str, str, str] | None:
     """``(path, kind, type name)`` of the first thing below ``value`` that JSON cannot hold
-    (kind ``value``, ``key`` or ``cycle``), its path written as a person would
+    (kind ``value``, ``number``, ``key`` or ``cycle``), its path written as a person would
     (``['runs'][2].energy``); None if there is none."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, "number", repr(value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return None
     if id(value) in seen:
