@@ -198,8 +198,12 @@ class _Server(ThreadingHTTPServer):
             self.guard.give_slot()
 
     def handle_error(self, request, client_address) -> None:
-        """A client gone mid-answer (disconnected by a timeout, or it hung up) is one line."""
+        """A client gone mid-answer (disconnected by a timeout, or it hung up) is one line;
+        anything else keeps its traceback."""
         error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            super().handle_error(request, client_address)
+            return
         self.log(f"lab API: {client_address[0]}:{client_address[1]}: connection ended: {error!r}")
 
 
