@@ -119,6 +119,47 @@ def oversized_config(s: Situation) -> None:
     s.write("operators.yaml", FIXED_WIRING + line * int(1.5 * 1024 * 1024 / len(line)))
 
 
+LONG_TASK_ID = """\
+from matterstack import Campaign, Task, Workflow
+
+
+class Long(Campaign):
+    def plan(self, state):
+        return Workflow([Task(task_id="relax_" + "Fe2O3_" * 50, command="true")])
+
+    def analyze(self, state, results):
+        return {}
+
+
+def get_campaign():
+    return Long()
+"""
+LIST_PLAN = LONG_TASK_ID.replace('Workflow([Task(task_id="relax_" + "Fe2O3_" * 50, command="true")])',
+                                 '[Task(task_id="relax", command="true")]')
+
+# A distribution whose factory names a class its module does not have (a typo).
+FACTORY_TYPO_PLUGIN = {
+    **{name: text for name, text in BROKEN_PLUGIN.items() if name.endswith((".dist-info/METADATA", "entry_points.txt"))},
+    "matterstack_telescope.py": (
+        "from matterstack.plugins import LazyFactory, hookimpl\n\n\n"
+        "class TelescopeOperator:\n    pass\n\n\n"
+        "@hookimpl\ndef matterstack_operator_kinds(register):\n"
+        "    register('telescope', LazyFactory('matterstack_telescope:TelescopeOperatr'))\n"),
+}
+
+
+def bad_plan(s: Situation) -> None:
+    s.write("workspaces/long/main.py", LONG_TASK_ID)
+    s.write("workspaces/listplan/main.py", LIST_PLAN)
+
+
+def factory_typo(s: Situation) -> None:
+    for relative, text in FACTORY_TYPO_PLUGIN.items():
+        s.write(f"site/{relative}", text)
+    s.write("operators.yaml", "operators:\n  local.default: {kind: local}\n  telescope.main: {kind: telescope}\n")
+    s.console.env["PYTHONPATH"] = str(s.project / "site")
+
+
 SETUPS = {
     "unknown-key": unknown_key,
     "unknown-key-fixed": unknown_key_fixed,
@@ -131,6 +172,8 @@ SETUPS = {
     "unreadable-run": unreadable_run,
     "bad-run-id": lambda s: None,
     "oversized-config": oversized_config,
+    "bad-plan": bad_plan,
+    "factory-typo": factory_typo,
 }
 
 

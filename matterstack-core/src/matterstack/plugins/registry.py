@@ -209,7 +209,9 @@ class LazyFactory:
             return f"factory target {self.target!r} is not 'module:attribute'"
         try:
             spec = importlib.util.find_spec(module_name)
-        except (ImportError, ValueError) as exc:  # a parent package that is missing or fails
+        except ModuleNotFoundError:  # a parent that is missing, or a module and not a package
+            spec = None
+        except (ImportError, ValueError) as exc:  # a parent package that fails to import
             return f"factory target {self.target!r}: module {module_name!r} cannot be found ({exc})"
         if spec is None:
             return f"factory target {self.target!r}: no module {module_name!r}"
