@@ -16,6 +16,8 @@ DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-h
 TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis", "pydantic")
 HARNESS = ROOT / "tools" / "slurm-harness"
 SLURM_PROFILES = ("jobcomp", "accounting")
+FIXTURE_PROFILES = ("maxsubmit",)
+"""Harness profiles only some tests need: their fixtures start them, the sessions stop them."""
 
 nox.options.sessions = ["tests"]
 
@@ -40,8 +42,13 @@ def tests(session: nox.Session) -> None:
     try:
         session.run("pytest", "-n", "2", *session.posargs, env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
     finally:
-        for profile in SLURM_PROFILES:
-            session.run(str(HARNESS / "slurm-down"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
+        stop_clusters(session, SLURM_PROFILES + FIXTURE_PROFILES)
+
+
+def stop_clusters(session: nox.Session, profiles: tuple[str, ...]) -> None:
+    """``slurm-down`` for each profile (nothing happens for one that is not up)."""
+    for profile in profiles:
+        session.run(str(HARNESS / "slurm-down"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
 
 
 @nox.session
@@ -49,8 +56,11 @@ def soak(session: nox.Session) -> None:
     """Run the tests marked ``soak`` (``pytest -m soak``, e.g. the crash campaign with 300
     kills), installed as for ``tests``; arguments after ``--`` are added."""
     install_from_wheelhouse(session, *TEST_DEPENDENCIES)
-    session.run("pytest", "-n", "2", "-m", "soak", *session.posargs,
-                env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
+    try:
+        session.run("pytest", "-n", "2", "-m", "soak", *session.posargs,
+                    env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
+    finally:
+        stop_clusters(session, FIXTURE_PROFILES)
 
 
 @nox.session

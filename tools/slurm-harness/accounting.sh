@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Profile "accounting" of slurm-up; sourced by it, never run. Starts a MariaDB server of the
-# harness's own (data, socket and pid file in STATE_DIR/mariadb, TCP on 127.0.0.1 only) and
+# Profiles "accounting" and "maxsubmit" of slurm-up; sourced by it, never run. Starts a
+# MariaDB server of the harness's own (data, socket and pid file in STATE_DIR/mariadb, TCP on
+# 127.0.0.1 only) and
 # slurmdbd over it, then registers the cluster, its accounts and root in them with sacctmgr.
 # Uses the variables slurm-up sets (S, LOGS, DB_*, DBD_*, CONF, ACCOUNTS, STARTED ...).
 
@@ -67,6 +68,20 @@ register_cluster() {
   done
 }
 
+# maxsubmit: root's associations (accounts root, chem, physics) may hold MAX_SUBMIT_JOBS
+# pending or running jobs each; sbatch refuses more (AssocMaxSubmitJobLimit). Checked on
+# every start (one sacctmgr call), so a new SLURM_HARNESS_MAX_SUBMIT_JOBS applies at once:
+# slurmdbd passes the change on to a running slurmctld.
+apply_submit_limit() {
+  [ "$PROFILE" = maxsubmit ] || return 0
+  local limits
+  limits=$(sacctmgr -n -P list assoc user=root cluster=harness format=MaxSubmit 2>/dev/null | sort -u)
+  [ "$limits" = "$MAX_SUBMIT_JOBS" ] && return 0
+  harness_log "setting MaxSubmitJobs=$MAX_SUBMIT_JOBS for root"
+  sacctmgr -i modify user root where cluster=harness set MaxSubmitJobs="$MAX_SUBMIT_JOBS" >>"$LOGS/sacctmgr.log" 2>&1 ||
+    { show_logs "$LOGS/sacctmgr.log"; harness_die "sacctmgr could not set MaxSubmitJobs"; }
+}
+
 # Registration runs only when a daemon was started now: a running cluster is left alone (and
 # "already running" stays quick).
 start_accounting() {
@@ -75,4 +90,5 @@ start_accounting() {
   [ ${#STARTED[@]} = "$before" ] || grant_slurm_user
   start_slurmdbd
   [ ${#STARTED[@]} = "$before" ] || register_cluster
+  apply_submit_limit
 }

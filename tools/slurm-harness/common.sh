@@ -5,16 +5,20 @@
 harness_die() { echo "slurm-harness: error: $*" >&2; exit 1; }
 harness_log() { [ -n "${SLURM_HARNESS_QUIET:-}" ] || echo "slurm-harness: $*" >&2; }
 
-# harness_profile: PROFILE from SLURM_HARNESS_PROFILE (jobcomp, the default, or accounting),
-# with the default state directory and ports of that profile, so both can run at once.
+# harness_profile: PROFILE from SLURM_HARNESS_PROFILE (jobcomp, the default, accounting or
+# maxsubmit), with the default state directory and ports of that profile, so all can run at
+# once. SLURMDBD is 1 for the profiles that keep accounting in slurmdbd.
 # shellcheck disable=SC2034
 harness_profile() {
   PROFILE=${SLURM_HARNESS_PROFILE:-jobcomp}
   case $PROFILE in
     jobcomp) DEFAULT_PORT_BASE=0 ;;
     accounting) DEFAULT_PORT_BASE=10 ;;
-    *) harness_die "SLURM_HARNESS_PROFILE must be jobcomp or accounting, got '$PROFILE'" ;;
+    maxsubmit) DEFAULT_PORT_BASE=20 ;;
+    *) harness_die "SLURM_HARNESS_PROFILE must be jobcomp, accounting or maxsubmit, got '$PROFILE'" ;;
   esac
+  SLURMDBD=0
+  [ "$PROFILE" = jobcomp ] || SLURMDBD=1
   DEFAULT_DIR=/tmp/slurm-harness-$PROFILE
 }
 
