@@ -78,5 +78,14 @@ class TransientOperatorError(OperatorError):
     """
 
 
+class BackPressureError(TransientOperatorError):
+    """The outside system takes no more work from this user for now (a per-user cap on
+    queued jobs, such as Slurm's ``MaxSubmitJobs``): nothing failed and nothing is down.
+
+    The attempt stays CREATED with the message as its reason, the instance is asked for no
+    more submissions this tick, and the next tick tries again.
+    """
+
+
 class PermanentOperatorError(OperatorError):
     """The external system refused the work for good (bad partition, invalid script)."""

@@ -32,6 +32,7 @@ from matterstack.plugins.interfaces import (
     SubmitResult,
 )
 from matterstack.operators.staging import list_outputs, sha256_file, stage_files, write_manifest
+from matterstack.orchestrator.back_pressure import BACK_PRESSURE
 
 STDERR_TAIL_LINES = 5
 DRY_RUN_FILE = "dry_run.json"
@@ -167,6 +168,11 @@ class ComputeOperator(Operator):
                 self.backend.cancel(job_id)
 
     def describe_wait(self, attempt: AttemptContext) -> str:
+        refusal = attempt.operator_data.get(BACK_PRESSURE)
+        if not attempt.external_id and refusal:
+            queue = self.backend.describe_queue()
+            return (f"a place in the queue of {self.key}: {refusal}" + (f"; {queue}" if queue else "")
+                    + "; the next tick submits it again")
         if not attempt.external_id:
             return f"submission to {self.key} (not yet confirmed)"
         job = self.backend.poll_many([attempt.external_id]).get(attempt.external_id)

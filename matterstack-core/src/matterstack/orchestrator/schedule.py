@@ -18,8 +18,9 @@ from matterstack.core.operator_key import OPERATOR_ENV_VAR, RoutedOperatorKey, r
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
-from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
+from matterstack.errors import BackPressureError, MatterStackError, PermanentOperatorError, TransientOperatorError
 from matterstack.orchestrator.attempt_names import AttemptNames, attempt_path
+from matterstack.orchestrator.back_pressure import record_waiting, submit_until_refused, without_back_pressure
 from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.registry import unbuildable_reason
@@ -173,7 +174,9 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
     One attempt's trouble stays its own: ``prepare`` raising anything but an operator error
     (a name the file system refuses, a file key that is also a folder) fails that attempt
     FAILED_INIT with the reason; a full disk (ENOSPC, EDQUOT) while preparing or submitting
-    leaves it CREATED for the next tick, with a run note; anything else ``submit`` raises
+    leaves it CREATED for the next tick, with a run note; an instance refusing more work for
+    now (:mod:`~matterstack.orchestrator.back_pressure`) gets no more submissions this tick
+    and its attempts wait CREATED with the reason; anything else ``submit`` raises
     leaves it CREATED too, and the next tick's reconcile asks the operator, by token, whether
     it was submitted. The tick goes on to poll and collect the others.
     """
@@ -184,14 +187,18 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
             continue
         workers = min(getattr(operator, "parallel_submissions", 1), len(group))
         outcomes = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
-        disk_full = []
+        disk_full, refused = [], []
         for attempt, outcome in zip(group, outcomes):
             if isinstance(outcome, _Unsubmitted) and outcome.disk_full:
                 disk_full.append((attempt, outcome))
+            elif isinstance(outcome, BackPressureError):
+                refused.append((attempt, outcome))
             else:
                 _record_submission(state, key, attempt, outcome)
         if disk_full:
             _note_disk_full(state, key, disk_full)
+        if refused:
+            record_waiting(state, key, refused)
 
 
 @attrs.frozen
@@ -249,7 +256,7 @@ def _note_disk_full(state: TickState, key: str, attempts: list) -> None:
 
 def _submissions(operator, contexts: list, workers: int) -> list:
     if workers <= 1:
-        return [_submit_one(operator, context) for context in contexts]
+        return submit_until_refused(lambda context: _submit_one(operator, context), contexts)
     from concurrent.futures import ThreadPoolExecutor  # ~5 ms with logging: only when submitting
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matterstack-submit") as pool:
@@ -270,7 +277,7 @@ def _record_submission(state: TickState, key: str, attempt: Attempt, outcome) ->
     if isinstance(outcome, PermanentOperatorError):
         state.transition(attempt, AttemptStatus.FAILED_INIT, outcome.one_line())
         return
-    data = {**attempt.operator_data, **dict(outcome.operator_data)}
+    data = without_back_pressure({**attempt.operator_data, **dict(outcome.operator_data)})
     status = AttemptStatus(outcome.status)
     reason = outcome.reason or f"submitted to {key}"
     state.transition(attempt, status, reason, external_id=outcome.external_id, operator_data=data)

@@ -40,7 +40,8 @@ _EXPORTS = {
     "matterstack.input_limits": (
         "ANSWER_FILE_LIMIT", "CONFIG_FILE_LIMIT", "InputLimit", "InputLimitError", "read_within_limit"),
     "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
-    "matterstack.errors": ("ConfigError", "PermanentOperatorError", "PluginError", "TransientOperatorError"),
+    "matterstack.errors": ("BackPressureError", "ConfigError", "PermanentOperatorError", "PluginError",
+                           "TransientOperatorError"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 

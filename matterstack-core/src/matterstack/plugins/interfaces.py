@@ -7,8 +7,9 @@ The core owns the loop: it hands an operator *all* of an instance's active attem
 idempotent and ``reconcile`` can find work whose submission outcome was lost in a crash.
 
 Raise :class:`TransientOperatorError` for infrastructure trouble (retried on a later tick,
-never fails an attempt) and :class:`PermanentOperatorError` when the outside world refused
-the work for good.
+never fails an attempt), :class:`BackPressureError` when it takes no more work from this user
+for now (the attempt waits, unsubmitted), and :class:`PermanentOperatorError` when the outside
+world refused the work for good.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from matterstack.core.status import AttemptStatus
-from matterstack.errors import PermanentOperatorError, TransientOperatorError
+from matterstack.errors import BackPressureError, PermanentOperatorError, TransientOperatorError
 
 if TYPE_CHECKING:
     from matterstack.core.workflow import Task
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AttemptContext",
+    "BackPressureError",
     "BackendCapabilities",
     "CollectResult",
     "ComputeBackend",
@@ -251,6 +253,12 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def find_by_token(self, tokens: list[str]) -> dict[str, str]:
         """Job ids of the jobs carrying these tokens, for the tokens that have one."""
+
+    def describe_queue(self) -> str:
+        """This user's jobs in the scheduler now, in a few words for ``explain`` while an
+        attempt waits behind a :class:`BackPressureError` (``"root has 50 jobs queued (48
+        pending, 2 running)"``); the default says nothing."""
+        return ""
 
     def close(self) -> None:
         """Release what the backend holds open (an SSH connection); the default holds nothing."""
