@@ -25,6 +25,13 @@ def accounting_cluster() -> Cluster:
     return start_cluster("accounting")
 
 
+@pytest.fixture(scope="session")
+def maxsubmit_cluster() -> Cluster:
+    """A cluster whose accounting caps root at 20 queued jobs (``MaxSubmitJobs``): sbatch
+    refuses the 21st with ``AssocMaxSubmitJobLimit``. Not up before the suite: started here."""
+    return start_cluster("maxsubmit", SLURM_HARNESS_MAX_SUBMIT_JOBS="20")
+
+
 @pytest.fixture(params=PROFILES)
 def any_cluster(request) -> Cluster:
     """Each profile's cluster in turn."""

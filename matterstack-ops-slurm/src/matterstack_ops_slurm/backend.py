@@ -19,9 +19,9 @@ import re
 from pathlib import Path
 
 from matterstack.core.status import AttemptStatus
-from matterstack.errors import ConfigError, PermanentOperatorError, TransientOperatorError
+from matterstack.errors import BackPressureError, ConfigError, PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
-from matterstack_ops_slurm import scheduler
+from matterstack_ops_slurm import scheduler, submit_limits
 from matterstack_ops_slurm.doctor import run_checks
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport, Transport
 
@@ -53,6 +53,7 @@ class SlurmBackend(ComputeBackend):
         self.index = Path(context.run_dir) / ".matterstack-slurm" / cluster
         self._site: scheduler.SiteInfo | None = None
         self._root: str | None = None
+        self._queue: str | None = None
 
     # --- what the cluster is ------------------------------------------------------------
     @property
@@ -134,6 +135,11 @@ class SlurmBackend(ComputeBackend):
         lines = result.stdout.strip().splitlines()
         if result.exit_code != 0 or not lines or not _JOB_ID.match(lines[-1]):
             error = " ".join(result.stderr.split()) or f"exit code {result.exit_code}"
+            refusal = submit_limits.submit_refusal(result.stderr)
+            if refusal:
+                raise BackPressureError(f"Slurm takes no more jobs from you for now ({refusal})",
+                                        fix="none needed: the next tick submits it again; a max_concurrent under "
+                                            "the site's limit avoids the refusals")
             if scheduler.is_transient(error):
                 raise TransientOperatorError(f"{self.transport.label}: sbatch failed: {error[:300]}", fix="the next tick retries")
             raise PermanentOperatorError(f"sbatch refused the job: {error[:300]}",
@@ -232,6 +238,16 @@ class SlurmBackend(ComputeBackend):
             if workdir:
                 self._remember("jobs", job_id, workdir)
         return {t: found[t] for t in wanted if t in found}
+
+    def describe_queue(self) -> str:
+        """``root has 50 jobs queued (48 pending, 2 running)``: one squeue, asked at most once
+        per backend object (``explain`` asks for every waiting attempt)."""
+        if self._queue is None:
+            try:
+                self._queue = submit_limits.parse_queue(self.query(submit_limits.QUEUE_COMMAND).stdout).describe()
+            except TransientOperatorError as exc:
+                self._queue = f"the queue could not be read ({exc.what})"
+        return self._queue
 
     def doctor(self) -> list[tuple[str, bool, str]]:
         """One ``(check, ok, detail)`` per thing ``matterstack doctor`` looks at."""
