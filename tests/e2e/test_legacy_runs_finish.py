@@ -88,11 +88,6 @@ def answer_and_loop(tmp_path, installed_matterstack, version):
 
     # when the user supplies the missing input and reruns the failed task,
     inputs = project.run_dir(run_id) / "inputs"
-    if version == "v1":
-        # 0.2.4 ran each job in <run>/<task>/ and this campaign reads ../inputs/ from there;
-        # a new attempt runs in tasks/<task>/attempts/<id>/ (as in 0.2.5+), and the failed
-        # attempt's error said where it looked: "missing ../inputs/reference_eos.dat"
-        inputs = project.run_dir(run_id) / "tasks" / failed / "attempts" / "inputs"
     inputs.mkdir(parents=True, exist_ok=True)
     shutil.copy(project.run_dir(twin) / "inputs" / missing, inputs / missing)
     ok(project.matterstack("rerun", run_id, failed, "--force"))
@@ -127,7 +122,7 @@ def answer_and_loop(tmp_path, installed_matterstack, version):
     return project, looped
 
 
-@pytest.mark.parametrize("version", ["v2", "v3", "v4"])
+@pytest.mark.parametrize("version", sorted(RUNS))
 def test_a_running_legacy_run_is_answered_and_reaches_completed(tmp_path, installed_matterstack, version):
     workspace, run_id, twin, failed, missing = RUNS[version]
 
@@ -142,18 +137,19 @@ def test_a_running_legacy_run_is_answered_and_reaches_completed(tmp_path, instal
     assert [c.name for c in copies] == [f"state.sqlite.0.2.x-v{version[1:]}.bak"]
 
 
-def test_a_running_0_2_4_run_goes_on_until_a_command_reaches_a_sibling_through_dot_dot(
-        tmp_path, installed_matterstack):
-    # A known limit (docs/migrating.md): 0.2.4 ran every job in <run>/<task>/, so its campaigns
-    # reach other tasks' outputs as ../<task>/; a new attempt runs three folders deeper, as in
-    # 0.2.5+, where the original itself could no longer open a 0.2.4 run at all.
+def test_a_0_2_4_runs_new_jobs_reach_the_run_folder_and_other_tasks_through_dot_dot(tmp_path, installed_matterstack):
+    # 0.2.4 ran each job in <run>/<task>/, and its campaign reads ../inputs/ and ../fit_eos/
     workspace, run_id, twin, failed, missing = RUNS["v1"]
 
     project, looped = answer_and_loop(tmp_path, installed_matterstack, "v1")
 
-    statuses = {row["task_id"]: row["status"] for row in project.attempts(run_id)}
-    assert statuses["fit_eos"] == statuses["phonons"] == statuses["xrd_measure"] == "COMPLETED"
-    assert statuses["approve_synthesis"] == "COMPLETED"
+    # then the new jobs ran in the run's 0.2.4 view, where .. leads where it led in 0.2.4
+    view = project.run_dir(run_id) / "jobs-0.2.4"
     (report,) = project.attempts(run_id, "final_report")
-    assert "cat: ../fit_eos/eos.json: No such file or directory" in report["status_reason"]
-    assert looped.returncode == 1 and "final_report" in looped.stdout
+    assert report["relative_path"].startswith("jobs-0.2.4/final_report.")
+    text = (project.run_dir(run_id) / report["relative_path"] / "report.txt").read_text()
+    assert text.startswith('{"bulk_modulus_gpa"') and "freq_thz" in text
+    fit_eos = project.attempts(run_id, "fit_eos")[-1]
+    assert (view / "fit_eos").resolve() == (project.run_dir(run_id) / fit_eos["relative_path"]).resolve()
+    assert (view / "phonons").resolve() == (project.run_dir(run_id) / "phonons").resolve()
+    assert (view / "inputs" / missing).is_file()

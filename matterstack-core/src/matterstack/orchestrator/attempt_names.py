@@ -17,18 +17,22 @@ import attrs
 
 from matterstack.core.ids import chronological_id
 from matterstack.core.records import Attempt
+from matterstack.orchestrator.job_view import job_view_path
 
 
-def attempt_path(task_id: str, attempt_id: str) -> str:
-    """The attempt's folder, relative to the run: ``tasks/<task_id>/attempts/<attempt_id>``."""
-    return f"tasks/{task_id}/attempts/{attempt_id}"
+def attempt_path(task_id: str, attempt_id: str, in_job_view: bool = False) -> str:
+    """The attempt's folder, relative to the run: ``tasks/<task_id>/attempts/<attempt_id>``, or
+    in a run begun by 0.2.4 (``in_job_view``) ``jobs-0.2.4/<task_id>.<attempt_id>``
+    (see :mod:`matterstack.orchestrator.job_view`)."""
+    return job_view_path(task_id, attempt_id) if in_job_view else f"tasks/{task_id}/attempts/{attempt_id}"
 
 
 class AttemptNames:
     """Hands out the ids of one tick's new attempts (see the module docstring)."""
 
-    def __init__(self, store, at: datetime, latest: Mapping[str, str | None]) -> None:
+    def __init__(self, store, at: datetime, latest: Mapping[str, str | None], in_job_view: bool = False) -> None:
         self._store = store
+        self._in_job_view = in_job_view
         self._at = at
         self._latest = latest
         self._issued: set[str] = set()
@@ -51,5 +55,5 @@ class AttemptNames:
                 attempt = current[first]
                 attempt_id = self.new(attempt.task_id)
                 current[first] = attrs.evolve(attempt, attempt_id=attempt_id,
-                                              relative_path=attempt_path(attempt.task_id, attempt_id))
+                                              relative_path=attempt_path(attempt.task_id, attempt_id, self._in_job_view))
         return {first: attempt for first, attempt in current.items() if attempt.attempt_id != first}

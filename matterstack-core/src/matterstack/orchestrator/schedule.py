@@ -66,7 +66,8 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
     per_key = Counter(active)
     total = sum(active.values())
     slots = state.store.next_attempt_slots([task.task_id for task in tasks]) if tasks else {}
-    names = AttemptNames(state.store, state.now, {task_id: latest for task_id, (_, latest) in slots.items()})
+    names = AttemptNames(state.store, state.now, {task_id: latest for task_id, (_, latest) in slots.items()},
+                         state.in_job_view)
     routes: dict[tuple, RoutedOperatorKey] = {}  # the routing inputs a task has → where they lead
     created, refused, simulated = [], [], []
     for task in tasks:
@@ -155,7 +156,7 @@ def _new_attempt(state: TickState, task, slots: Mapping[str, tuple[int, str | No
         attempt_index=slots[task.task_id][0],
         status=AttemptStatus.CREATED,
         operator_key=key,
-        relative_path=attempt_path(task.task_id, attempt_id),
+        relative_path=attempt_path(task.task_id, attempt_id, state.in_job_view),
         created_at=state.now,
     )
     return attempt if refusal is None else (attempt, refusal)

@@ -20,6 +20,7 @@ from matterstack.core.workflow import anchor_file_sources
 from matterstack.atomic_write import write_atomic
 from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.job_view import refresh_job_view
 from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import poll_active, reconcile_created
 from matterstack.orchestrator.planning import campaign_results, check_workflow
@@ -55,7 +56,8 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     if status == RunStatus.PENDING:
         store.set_run_status(RunStatus.RUNNING, "first tick")
         status = RunStatus.RUNNING
-    state = TickState(handle=handle, store=store, registry=registry, legacy=legacy)
+    state = TickState(handle=handle, store=store, registry=registry, legacy=legacy,
+                      in_job_view=store.holds_external_runs())
     host = registry.host
 
     active = store.active_attempts()
@@ -71,6 +73,8 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     planned = 0
     startable = skip_blocked(state)
     if status != RunStatus.PAUSED:
+        if state.in_job_view and startable:
+            refresh_job_view(handle.root_path, store)
         new = start_ready(state, startable, store.active_attempt_counts())
         submit_created(state, new, {task.task_id: task for task in startable})
         state.commit(host)

@@ -27,6 +27,7 @@ class TickState:
     store: object
     registry: object
     legacy: Any = None  # the run's 0.2.x config.json (LegacyRunConfig), if it has one
+    in_job_view: bool = False  # a run begun by 0.2.4: new attempts run in its job view
     now: datetime = attrs.field(factory=utc_now)
     notes: list[str] = attrs.field(factory=list)
     pending: list = attrs.field(factory=list)

@@ -269,6 +269,10 @@ class AttemptQueries(TaskQueries):
         )
         return dict(rows)
 
+    def holds_external_runs(self) -> bool:
+        """Whether MatterStack 0.2.4 ran jobs of this run (its ``external_runs`` rows)."""
+        return bool(self.db.conn.execute("SELECT EXISTS (SELECT 1 FROM external_runs)").fetchone()[0])
+
     def tasks_with_current_attempts(self) -> Iterator[tuple[str, TaskStatus, Attempt | None]]:
         """``(task_id, status, current attempt or None)`` for every task, in ``rowid`` order."""
         current = {
