@@ -8,7 +8,9 @@ directory each token and job id belongs to (``.matterstack-slurm/``), so any lat
 can read an exit-code file or fetch results.
 
 Submission is idempotent per token (the job name): the work directory's record, squeue and
-the site's accounting are asked first, and a job already there is adopted. Polling costs one
+the site's accounting are asked first, and a job already there is adopted. A tick's jobs go
+in one batch: one tar up, one remote script, one answer line per job
+(:mod:`~matterstack_ops_slurm.batch_submit`). Polling costs one
 squeue for all jobs; jobs squeue no longer shows cost one sacct between them, then one read
 of their exit-code files; a job is LOST only when all three come back empty.
 """
@@ -22,6 +24,7 @@ from matterstack.core.status import AttemptStatus
 from matterstack.errors import BackPressureError, ConfigError, PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
 from matterstack_ops_slurm import scheduler, submit_limits
+from matterstack_ops_slurm.batch_answers import submit_jobs
 from matterstack_ops_slurm.doctor import run_checks
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport, Transport
 
@@ -95,7 +98,9 @@ class SlurmBackend(ComputeBackend):
                                          fix="the next tick retries; `matterstack doctor` checks the cluster")
         return result
 
-    def _remember(self, kind: str, name: str, workdir: str) -> None:
+    def remember(self, kind: str, name: str, workdir: str) -> None:
+        """Keep in the run directory which work directory a token (``kind`` ``tokens``) or a
+        job id (``jobs``) belongs to."""
         folder = self.index / kind
         folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(workdir)
@@ -111,20 +116,30 @@ class SlurmBackend(ComputeBackend):
         return self._recall("jobs", job_id)
 
     # --- the ComputeBackend interface ---------------------------------------------------
-    def submit(self, job: JobSpec) -> str:
+    def work_directory(self, job: JobSpec) -> str:
+        """Where ``job`` runs on the cluster; PermanentOperatorError for a path that could leave
+        the workspace root or a token Slurm could not carry."""
         parts = [p for p in job.relative_dir.split("/") if p not in ("", ".")]
-        if ".." in parts or not _TOKEN.match(job.token):
+        if ".." in parts or not _TOKEN.match(job.token) or "\n" in job.relative_dir:
             raise PermanentOperatorError(f"job {job.token!r} has an unsafe work directory {job.relative_dir!r}")
-        workdir = f"{self.workspace_root().rstrip('/')}/{'/'.join(parts)}"
+        return f"{self.workspace_root().rstrip('/')}/{'/'.join(parts)}"
+
+    def submit_batch(self, jobs: list[JobSpec], answer) -> None:
+        """All ``jobs`` in one round trip (see :mod:`~matterstack_ops_slurm.batch_submit`);
+        each answered as soon as its line comes back."""
+        submit_jobs(self, jobs, answer)
+
+    def submit(self, job: JobSpec) -> str:
+        workdir = self.work_directory(job)
         script = scheduler.submit_script(job, self.defaults)
-        self._remember("tokens", job.token, workdir)
+        self.remember("tokens", job.token, workdir)
         found = self.transport.run(scheduler.lookup_command(workdir, job.token, self.site.accounting), self.timeout)
         if found.exit_code != 0 or (found.stdout.strip() and not _JOB_ID.match(found.stdout.strip())):
             raise TransientOperatorError(f"{self.transport.label}: could not tell whether {job.token} was submitted: "
                                          f"{' '.join(found.stderr.split())[:300]}", fix="the next tick retries")
         job_id = found.stdout.strip()
         if job_id:
-            self._remember("jobs", job_id, workdir)
+            self.remember("jobs", job_id, workdir)
             return job_id
         control = Path(job.input_dir) / scheduler.CONTROL_DIR
         control.mkdir(parents=True, exist_ok=True)
@@ -144,7 +159,7 @@ class SlurmBackend(ComputeBackend):
                 raise TransientOperatorError(f"{self.transport.label}: sbatch failed: {error[:300]}", fix="the next tick retries")
             raise PermanentOperatorError(f"sbatch refused the job: {error[:300]}",
                                          fix="check the slurm settings (partition, account, time) and the task's resources")
-        self._remember("jobs", lines[-1], workdir)
+        self.remember("jobs", lines[-1], workdir)
         return lines[-1]
 
     def poll_many(self, job_ids: list[str]) -> dict[str, JobObservation]:
@@ -236,7 +251,7 @@ class SlurmBackend(ComputeBackend):
         for token, job_id in found.items():
             workdir = self._recall("tokens", token)
             if workdir:
-                self._remember("jobs", job_id, workdir)
+                self.remember("jobs", job_id, workdir)
         return {t: found[t] for t in wanted if t in found}
 
     def describe_queue(self) -> str:

@@ -20,8 +20,13 @@ import os
 import shutil
 import socket
 import stat
+import select
 import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 import attrs
 
@@ -55,10 +60,23 @@ class Transport:
     """Runs shell command lines on the cluster and moves files to and from it."""
 
     label = "cluster"
+    round_trips = 0
+    """Commands and file operations sent so far (a benchmark's and a test's measure of how
+    chatty a tick is; each costs at least one network round trip over SSH)."""
 
     def run(self, command: str, timeout: float) -> CommandResult:
         """Run ``command`` (one shell command line); raise TransientOperatorError if the
         cluster cannot be reached or the command outlives ``timeout`` seconds."""
+        raise NotImplementedError
+
+    def run_streaming(self, command: str, stdin: BinaryIO, on_line: Callable[[str], None],
+                      timeout: float) -> CommandResult:
+        """Run ``command`` with ``stdin`` (a binary file, read to its end) as its standard
+        input, calling ``on_line`` for each line of its standard output as soon as the line
+        arrives (in the calling thread); the result holds the exit code and standard error
+        (its ``stdout`` is empty). One round trip whatever the size of either stream. Raise
+        TransientOperatorError if the cluster cannot be reached or ``timeout`` seconds pass
+        without a line."""
         raise NotImplementedError
 
     def upload(self, local_dir: Path, remote_dir: str) -> None:
@@ -87,6 +105,7 @@ class LocalTransport(Transport):
     label = "local shell"
 
     def run(self, command: str, timeout: float) -> CommandResult:
+        self.round_trips += 1
         try:
             done = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
                                   timeout=timeout, stdin=subprocess.DEVNULL)
@@ -94,6 +113,24 @@ class LocalTransport(Transport):
             raise TransientOperatorError(f"local shell: command timed out after {timeout:g} s: {command[:80]}",
                                          fix="check that slurmctld answers (`sinfo`)") from exc
         return CommandResult(done.returncode, done.stdout, done.stderr)
+
+    def run_streaming(self, command: str, stdin: BinaryIO, on_line, timeout: float) -> CommandResult:
+        self.round_trips += 1
+        with tempfile.TemporaryFile() as errors:
+            process = subprocess.Popen(["/bin/sh", "-c", command], stdin=stdin, stdout=subprocess.PIPE, stderr=errors)
+            try:
+                for line in _lines_of(process.stdout.fileno(), timeout):
+                    on_line(line)
+                code = process.wait(timeout=timeout)
+            except TimeoutError as exc:
+                process.kill()
+                process.wait()
+                raise TransientOperatorError(f"local shell: no answer for {timeout:g} s from: {command[:80]}",
+                                             fix="check that slurmctld answers (`sinfo`)") from exc
+            finally:
+                process.stdout.close()
+            errors.seek(0)
+            return CommandResult(code, "", errors.read().decode(errors="replace"))
 
     def upload(self, local_dir: Path, remote_dir: str) -> None:
         target = Path(remote_dir)
@@ -176,6 +213,7 @@ class SshTransport(Transport):
     def run(self, command: str, timeout: float) -> CommandResult:
         from invoke.exceptions import CommandTimedOut
 
+        self.round_trips += 1
         conn = self._connection()
         try:
             result = conn.run(command, hide=True, warn=True, in_stream=False, timeout=timeout)
@@ -185,6 +223,42 @@ class SshTransport(Transport):
         except (OSError, EOFError, _paramiko_errors()) as exc:
             raise self._dropped(exc, "running a command") from exc
         return CommandResult(result.exited, result.stdout, result.stderr)
+
+    def run_streaming(self, command: str, stdin: BinaryIO, on_line, timeout: float) -> CommandResult:
+        self.round_trips += 1
+        try:
+            channel = self._connection().client.get_transport().open_session(timeout=timeout)
+            channel.settimeout(timeout)
+            channel.exec_command(command)
+        except (OSError, EOFError, _paramiko_errors()) as exc:
+            raise self._dropped(exc, "starting a command") from exc
+        feeder = threading.Thread(target=_feed, args=(channel, stdin), name="matterstack-ssh-stdin", daemon=True)
+        feeder.start()
+        try:
+            pending = b""
+            while True:
+                chunk = channel.recv(65536)
+                if not chunk:
+                    break
+                *lines, pending = (pending + chunk).split(b"\n")
+                for line in lines:
+                    on_line(line.decode(errors="replace"))
+            if pending:
+                on_line(pending.decode(errors="replace"))
+            errors = b""
+            while chunk := channel.recv_stderr(65536):
+                errors += chunk
+            code = channel.recv_exit_status()
+        except socket.timeout as exc:
+            channel.close()
+            raise TransientOperatorError(f"ssh {self.label}: no answer for {timeout:g} s from: {command[:80]}",
+                                         fix="check that slurmctld answers (`sinfo` on the login node)") from exc
+        except (OSError, EOFError, _paramiko_errors()) as exc:
+            raise self._dropped(exc, "running a command") from exc
+        finally:
+            feeder.join(timeout)
+        channel.close()
+        return CommandResult(code, "", errors.decode(errors="replace"))
 
     def _sftp(self):
         try:
@@ -201,6 +275,7 @@ class SshTransport(Transport):
                 if path.is_symlink():
                     continue
                 remote = f"{remote_dir}/{relative.as_posix()}"
+                self.round_trips += 1
                 if path.is_dir():
                     _sftp_makedirs(sftp, remote)
                 elif path.is_file():
@@ -222,6 +297,7 @@ class SshTransport(Transport):
         try:
             for name in _sftp_walk(sftp, remote_dir, ""):
                 if _selected(name, include, exclude):
+                    self.round_trips += 1
                     target = Path(dest) / name
                     target.parent.mkdir(parents=True, exist_ok=True)
                     sftp.get(f"{remote_dir}/{name}", str(target))
@@ -244,6 +320,34 @@ def close_all() -> None:
     """Close every cached SSH connection of this process."""
     for target in list(_CONNECTIONS):
         SshTransport(target).close()
+
+
+def _feed(channel, stdin: BinaryIO) -> None:
+    """Send ``stdin`` to the channel, then its end (from a thread of its own, while the
+    caller reads what the command answers)."""
+    try:
+        while chunk := stdin.read(1 << 16):
+            channel.sendall(chunk)
+        channel.shutdown_write()
+    except (OSError, EOFError):  # the command ended or the connection dropped: the reader says so
+        return
+
+
+def _lines_of(fd: int, timeout: float):
+    """The lines read from ``fd`` as they come; TimeoutError after ``timeout`` s of silence."""
+    pending = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            raise TimeoutError
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            yield line.decode(errors="replace")
+    if pending:
+        yield pending.decode(errors="replace")
 
 
 def _paramiko_errors() -> type:

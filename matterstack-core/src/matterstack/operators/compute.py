@@ -83,6 +83,27 @@ class ComputeOperator(Operator):
         return SubmitResult(external_id=job_id, status=AttemptStatus.SUBMITTED,
                             reason=f"job {job_id} submitted to {self.key}")
 
+    def submit_many(self, attempts: list[AttemptContext], answer) -> None:
+        """All of them through the backend's :meth:`~ComputeBackend.submit_batch`, each
+        answered as soon as the backend knows its job id (a dry run records one at a time)."""
+        if self.dry_run:
+            return super().submit_many(attempts, answer)
+        specs = []
+        for attempt in attempts:
+            try:
+                specs.append(self.job_spec(attempt))
+            except Exception as exc:  # one attempt's task that cannot become a job is its own
+                answer(attempt.attempt_id, exc)
+
+        def answer_job(token: str, outcome) -> None:
+            if isinstance(outcome, str):
+                outcome = SubmitResult(external_id=outcome, status=AttemptStatus.SUBMITTED,
+                                       reason=f"job {outcome} submitted to {self.key}")
+            answer(token, outcome)
+
+        if specs:
+            self.backend.submit_batch(specs, answer_job)
+
     def _record_dry_run(self, attempt: AttemptContext) -> SubmitResult:
         spec = self.job_spec(attempt)
         record = {"dry_run": True, "operator_key": self.key, "command": spec.command,

@@ -7,7 +7,7 @@ many wait, and the next tick tries again. Nothing fails and nothing counts as an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
@@ -15,18 +15,6 @@ from matterstack.errors import BackPressureError
 
 BACK_PRESSURE = "back_pressure"
 """``operator_data`` key of an attempt waiting behind a refusal: what the instance said."""
-
-
-def submit_until_refused(submit_one: Callable, contexts: list) -> list:
-    """``submit_one`` for each context in turn until one outcome is a back-pressure refusal;
-    the contexts after it get that same refusal without being submitted."""
-    outcomes = []
-    for context in contexts:
-        outcome = submit_one(context)
-        outcomes.append(outcome)
-        if isinstance(outcome, BackPressureError):
-            return outcomes + [outcome] * (len(contexts) - len(outcomes))
-    return outcomes
 
 
 def record_waiting(state, key: str, waiting: list[tuple[Attempt, BackPressureError]]) -> None:

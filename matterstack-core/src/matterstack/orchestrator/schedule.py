@@ -20,7 +20,7 @@ from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.transitions import dependency_outcome
 from matterstack.errors import BackPressureError, MatterStackError, PermanentOperatorError, TransientOperatorError
 from matterstack.orchestrator.attempt_names import AttemptNames, attempt_path
-from matterstack.orchestrator.back_pressure import record_waiting, submit_until_refused, without_back_pressure
+from matterstack.orchestrator.back_pressure import record_waiting, without_back_pressure
 from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.registry import unbuildable_reason
@@ -187,19 +187,79 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
         if operator is None:
             continue
         workers = min(getattr(operator, "parallel_submissions", 1), len(group))
-        outcomes = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
-        disk_full, refused = [], []
-        for attempt, outcome in zip(group, outcomes):
-            if isinstance(outcome, _Unsubmitted) and outcome.disk_full:
-                disk_full.append((attempt, outcome))
-            elif isinstance(outcome, BackPressureError):
-                refused.append((attempt, outcome))
-            else:
-                _record_submission(state, key, attempt, outcome)
-        if disk_full:
-            _note_disk_full(state, key, disk_full)
-        if refused:
-            record_waiting(state, key, refused)
+        outcomes = _Outcomes(state, key)
+        if workers > 1:
+            submitted = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
+            for attempt, outcome in zip(group, submitted):
+                outcomes.take(attempt, outcome)
+        else:
+            _submit_as_answered(operator, group, [contexts[a.attempt_id] for a in group], outcomes)
+        outcomes.finish()
+
+
+@attrs.define
+class _Outcomes:
+    """Records each submission outcome of one key as it comes: a submitted (or failed)
+    attempt is committed at once, so a tick killed midway keeps what it did; attempts waiting
+    for disk space or behind a refusal are said together at the end."""
+
+    state: TickState
+    key: str
+    disk_full: list = attrs.field(factory=list)
+    refused: list = attrs.field(factory=list)
+
+    def take(self, attempt: Attempt, outcome) -> None:
+        if isinstance(outcome, _Unsubmitted) and outcome.disk_full:
+            self.disk_full.append((attempt, outcome))
+        elif isinstance(outcome, BackPressureError):
+            self.refused.append((attempt, outcome))
+        else:
+            _record_submission(self.state, self.key, attempt, outcome)
+            self.state.commit(self.state.registry.host)
+
+    def finish(self) -> None:
+        if self.disk_full:
+            _note_disk_full(self.state, self.key, self.disk_full)
+        if self.refused:
+            record_waiting(self.state, self.key, self.refused)
+
+
+def _submit_as_answered(operator, group: list[Attempt], contexts: list, outcomes: _Outcomes) -> None:
+    """Prepare each attempt, then hand the prepared ones to ``operator.submit_many`` in one
+    call (a batching backend stages and submits them in a few round trips), recording each
+    outcome as the operator answers it."""
+    unanswered: dict[str, Attempt] = {}
+    prepared = []
+    for attempt, context in zip(group, contexts):
+        try:
+            operator.prepare(context)
+        except (TransientOperatorError, PermanentOperatorError) as exc:
+            outcomes.take(attempt, exc)
+            continue
+        except Exception as exc:  # one attempt's failure must not stop the tick for every other
+            outcomes.take(attempt, _Unsubmitted("prepare", exc))
+            continue
+        unanswered[attempt.attempt_id] = attempt
+        prepared.append(context)
+
+    def answer(attempt_id: str, outcome) -> None:
+        attempt = unanswered.pop(attempt_id, None)
+        if attempt is None:
+            return
+        if isinstance(outcome, Exception) and not isinstance(outcome, (TransientOperatorError, PermanentOperatorError)):
+            outcome = _Unsubmitted("submit", outcome)
+        outcomes.take(attempt, outcome)
+
+    if not prepared:
+        return
+    try:
+        operator.submit_many(prepared, answer)
+    except TransientOperatorError as exc:
+        if unanswered:
+            outcomes.state.outage(outcomes.key, exc, len(unanswered))
+    except Exception as exc:  # the batch as a whole failed: its unanswered attempts stay CREATED
+        for attempt in list(unanswered.values()):
+            answer(attempt.attempt_id, exc)
 
 
 @attrs.frozen
@@ -256,8 +316,6 @@ def _note_disk_full(state: TickState, key: str, attempts: list) -> None:
 
 
 def _submissions(operator, contexts: list, workers: int) -> list:
-    if workers <= 1:
-        return submit_until_refused(lambda context: _submit_one(operator, context), contexts)
     from concurrent.futures import ThreadPoolExecutor  # ~5 ms with logging: only when submitting
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matterstack-submit") as pool:

@@ -15,6 +15,7 @@ world refused the work for good.
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -151,6 +152,25 @@ class Operator(abc.ABC):
     def submit(self, attempt: AttemptContext) -> SubmitResult:
         """Start the attempt outside, tagged with its token; submitting one token twice starts nothing new."""
 
+    def submit_many(self, attempts: list[AttemptContext], answer: Callable[[str, Any], None]) -> None:
+        """Submit several prepared attempts, calling ``answer(attempt_id, outcome)`` as soon as
+        each outcome is known (the core records it at once, so work done before a crash is
+        kept): a :class:`SubmitResult`, or the exception that attempt's submission raised.
+        After a :class:`BackPressureError` the attempts left are answered with that same
+        refusal, unsubmitted. The default submits one attempt at a time; an operator that can
+        submit many in a few round trips overrides it. An attempt never answered stays
+        CREATED, and the next tick's reconcile asks for it by token."""
+        for index, attempt in enumerate(attempts):
+            try:
+                outcome = self.submit(attempt)
+            except Exception as exc:  # one attempt's failure is its own; the core words it
+                outcome = exc
+            answer(attempt.attempt_id, outcome)
+            if isinstance(outcome, BackPressureError):
+                for waiting in attempts[index + 1:]:
+                    answer(waiting.attempt_id, outcome)
+                return
+
     @abc.abstractmethod
     def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:
         """Observe all of this instance's active attempts at once; key the answer by attempt id."""
@@ -237,6 +257,23 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def submit(self, job: JobSpec) -> str:
         """Stage the inputs and start the job; return its job id. Idempotent per token."""
+
+    def submit_batch(self, jobs: list[JobSpec], answer: Callable[[str, Any], None]) -> None:
+        """Submit many jobs, calling ``answer(token, outcome)`` as soon as each is known: the
+        job id, or the operator error that job's submission raised. After a
+        :class:`BackPressureError` the jobs left get that same refusal, unsubmitted. The
+        default calls :meth:`submit` for one job at a time; a backend that can stage and
+        submit many in a constant number of round trips overrides it."""
+        for index, job in enumerate(jobs):
+            try:
+                outcome = self.submit(job)
+            except (TransientOperatorError, PermanentOperatorError) as exc:
+                outcome = exc
+            answer(job.token, outcome)
+            if isinstance(outcome, BackPressureError):
+                for waiting in jobs[index + 1:]:
+                    answer(waiting.token, outcome)
+                return
 
     @abc.abstractmethod
     def poll_many(self, job_ids: list[str]) -> dict[str, JobObservation]:
