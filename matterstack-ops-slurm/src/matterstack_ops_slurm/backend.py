@@ -33,10 +33,15 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.-]+\Z")
 ACCOUNTING_CHOICES = ("auto", "slurmdbd", "jobcomp", "none")
 
 
-def make_transport(ssh) -> Transport:
-    """The local shell without an ``ssh`` block, else a (cached) SSH connection."""
+def make_transport(ssh, instance_key: str | None = None) -> Transport:
+    """The local shell without an ``ssh`` block; with ``control_persist``, OpenSSH's client
+    through the login ``matterstack ssh login`` opened; else a (cached) fabric connection."""
     if ssh is None:
         return LocalTransport()
+    if ssh.control_persist is not None:
+        from matterstack_ops_slurm.openssh_transport import OpenSshTransport, login_target
+
+        return OpenSshTransport(login_target(ssh), instance_key)
     return SshTransport(SshTarget(host=ssh.host, user=ssh.user, port=ssh.port, key_path=ssh.key_path,
                                   known_hosts=ssh.known_hosts, accept_new_host_key=ssh.accept_new_host_key))
 
@@ -50,7 +55,7 @@ class SlurmBackend(ComputeBackend):
                               where="backend.accounting", fix="leave it out to let the cluster say (auto)")
         self.settings = settings
         self.defaults = settings.slurm
-        self.transport = transport or make_transport(settings.ssh)
+        self.transport = transport or make_transport(settings.ssh, context.operator_key)
         self.timeout = float(settings.command_timeout)
         cluster = "local" if settings.ssh is None else re.sub(r"[^A-Za-z0-9_.@-]", "_", self.transport.label)
         self.index = Path(context.run_dir) / ".matterstack-slurm" / cluster

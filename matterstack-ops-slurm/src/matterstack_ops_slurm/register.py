@@ -1,6 +1,7 @@
 """Registers the ``slurm`` and ``hpc_yaml`` compute backends with MatterStack.
 
-Kept tiny on purpose: the backends (and fabric) are imported only when one is built.
+Kept tiny on purpose: the backends (and fabric) are imported only when one is built, the
+``matterstack ssh`` commands' module (typer only) when the command line starts.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ class SshSettings:
         None, help="known_hosts file to check the host key against (default: UserKnownHostsFile of ~/.ssh/config, else ~/.ssh/known_hosts)"
     )
     accept_new_host_key: bool = setting(False, help="trust a host key seen for the first time (default: refuse it)")
+    control_persist: Scalar | None = setting(
+        None, help="log in once with `matterstack ssh login KEY` (a one-time code, multi-factor) and reuse that "
+                   "connection through OpenSSH's own client until it has been idle this long, e.g. 8h, 30m or 3600 (s)")
+
+    def __attrs_post_init__(self):
+        from matterstack_ops_slurm.control_master import duration_problem
+
+        if self.control_persist is not None and (problem := duration_problem(self.control_persist)):
+            raise ValueError(problem)
 
 
 @attrs.frozen
@@ -80,6 +90,13 @@ class HpcYamlBackendSettings:
 
     path: str = setting(help="the legacy cluster YAML file (absolute, or relative to the current folder)")
     dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
+
+
+@hookimpl
+def matterstack_cli(app):
+    from matterstack_ops_slurm.ssh_commands import add_commands
+
+    add_commands(app)
 
 
 @hookimpl

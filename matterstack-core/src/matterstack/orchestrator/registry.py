@@ -98,7 +98,8 @@ class OperatorRegistry:
             raise PluginError(self.missing_key_reason(key))
         try:
             registration = self.host.operator_kind(instance.kind)
-            operator = registration.factory(key, instance.settings, self._context_factory())
+            context = attrs.evolve(self._context_factory(), operator_key=key)
+            operator = registration.factory(key, instance.settings, context)
         except MatterStackError as exc:
             self._failures[key] = exc
             raise

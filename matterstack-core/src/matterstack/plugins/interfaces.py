@@ -54,6 +54,9 @@ class OperatorContext:
     run_dir: Path
     workspace_slug: str
     host: PluginHost
+    operator_key: str | None = None
+    """The configured instance this context was made for (``hpc.default``), so a backend
+    can name it in what it tells people; None where no instance is concerned."""
 
 
 class DeferredTask:
