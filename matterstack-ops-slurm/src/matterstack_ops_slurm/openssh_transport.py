@@ -11,8 +11,6 @@ Files go as one tar stream each way; symlinks are not copied, as over SFTP.
 
 from __future__ import annotations
 
-import os
-import select
 import shlex
 import shutil
 import subprocess
@@ -23,7 +21,7 @@ from typing import BinaryIO
 
 from matterstack.errors import TransientOperatorError
 from matterstack_ops_slurm.control_master import LoginTarget, check, login_needed
-from matterstack_ops_slurm.transport import CommandResult, Transport, _selected
+from matterstack_ops_slurm.transport import CommandResult, Transport, _lines_of, _selected
 
 # ssh's own exit code for "could not connect or authenticate"; a remote command's code otherwise.
 SSH_FAILED = 255
@@ -39,8 +37,6 @@ def login_target(ssh) -> LoginTarget:
 
 class OpenSshTransport(Transport):
     """Commands and files over the master connection ``matterstack ssh login`` opened."""
-
-    round_trips = 0
 
     def __init__(self, target: LoginTarget, instance_key: str | None = None):
         self.target = target
@@ -84,7 +80,7 @@ class OpenSshTransport(Transport):
         with tempfile.TemporaryFile() as errors:
             process = subprocess.Popen(self._argv(command), stdin=stdin, stdout=subprocess.PIPE, stderr=errors)
             try:
-                for line in _lines(process.stdout.fileno(), timeout):
+                for line in _lines_of(process.stdout.fileno(), timeout):
                     on_line(line)
                 code = process.wait(timeout=timeout)
             except TimeoutError as exc:
@@ -169,21 +165,6 @@ class OpenSshTransport(Transport):
 
     def close(self) -> None:
         """Nothing: the login stays open for the next tick and other processes."""
-
-
-def _lines(fd: int, timeout: float):
-    """The lines read from ``fd`` as they come; TimeoutError after ``timeout`` s of silence."""
-    pending = b""
-    while True:
-        if not select.select([fd], [], [], timeout)[0]:
-            raise TimeoutError
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            break
-        *lines, pending = (pending + chunk).split(b"\n")
-        yield from (line.decode(errors="replace") for line in lines)
-    if pending:
-        yield pending.decode(errors="replace")
 
 
 def _save_member(archive: tarfile.TarFile, member: tarfile.TarInfo, dest: Path, wanted: set[str]) -> None:
