@@ -122,25 +122,32 @@ def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_fi
     assert {a.status.value for a in run.all_attempts()} == {"COMPLETED"}
 
 
-def kill_steps_during_submission(cluster, slurm_run, kills: int):
-    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "echo $SLURM_JOB_ID > out.txt"} for i in range(6)])
+def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6, earliest: float = 0.05,
+                                 longest: float = 1.5) -> list[int]:
+    """Kill ``step`` ``kills`` times at random moments ``earliest`` to ``longest`` s in, then loop the run
+    to its end: every task ran in exactly one Slurm job, the one its attempt names. Returns how
+    many attempts had a job id after each kill."""
+    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "echo $SLURM_JOB_ID > out.txt"} for i in range(tasks)])
     rng = random.Random(kills)
+    recorded = []
     for _ in range(kills):
         process = run.step_process()
-        time.sleep(rng.uniform(0.05, 1.5))
+        time.sleep(rng.uniform(earliest, longest))
         process.send_signal(signal.SIGKILL)
         process.wait()
-    run.loop(timeout=300)
+        recorded.append(sum(1 for a in run.all_attempts() if a.external_id))
+    run.loop(timeout=120 + tasks)
     time.sleep(2)
 
     attempts = run.all_attempts()
     jobs = {a.attempt_id: cluster.jobs_named(a.attempt_id) for a in attempts}
     with run.store() as store:
         integrity = store.integrity_check()
-    assert len(attempts) == 6 and {a.status.value for a in attempts} == {"COMPLETED"}
+    assert len(attempts) == tasks and {a.status.value for a in attempts} == {"COMPLETED"}
     assert {a.attempt_id: len(j) for a, j in zip(attempts, jobs.values())} == {a.attempt_id: 1 for a in attempts}
     assert all(jobs[a.attempt_id][0]["job_id"] == a.external_id for a in attempts)
     assert integrity == "ok"
+    return recorded
 
 
 def test_killing_step_during_submission_never_gives_an_attempt_two_jobs(jobcomp_cluster, slurm_run):
@@ -150,6 +157,22 @@ def test_killing_step_during_submission_never_gives_an_attempt_two_jobs(jobcomp_
 @pytest.mark.soak
 def test_soak_killing_step_during_submission_50_times(jobcomp_cluster, slurm_run):
     kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=50)
+
+
+def test_killing_step_during_a_batch_of_200_keeps_the_jobs_it_recorded_and_runs_each_task_once(jobcomp_cluster, slurm_run):
+    # given 200 tasks submitted as one batch over SSH (a step spends its first seconds
+    # creating and preparing the attempts); when step is killed three times midway
+    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=3, tasks=200, earliest=3.0, longest=10.0)
+
+    # then (above) each task ran once, and a killed tick left some jobs recorded: the answers
+    # are recorded as they arrive, not when the batch ends
+    assert any(0 < count < 200 for count in recorded), recorded
+
+
+@pytest.mark.soak
+def test_soak_killing_step_during_a_batch_of_200_twenty_times(jobcomp_cluster, slurm_run):
+    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=20, tasks=200, earliest=1.0, longest=12.0)
+    assert any(0 < count < 200 for count in recorded), recorded
 
 
 def test_a_campaign_across_two_instances_over_ssh_runs_to_the_end_from_the_command_line(jobcomp_cluster, slurm_run, tmp_path):

@@ -37,6 +37,10 @@ from pathlib import Path
 from matterstack_ops_slurm import scheduler, submit_limits
 
 BATCH_DIR = ".matterstack-batches"
+PARALLEL_SBATCH = 8
+"""sbatch calls a batch runs at once: sbatch spends most of its time starting and waiting for
+slurmctld's answer, so a few at a time submit several times faster without loading the
+controller more than a few users would."""
 JOBS_FILE = "jobs"
 
 _WORDS = re.compile(r"[^A-Za-z0-9_ /:.,-]")
@@ -73,30 +77,45 @@ squeue -h -t all --name="$names" -o '%j|%i' > "$stage/queued" 2> "$stage/error" 
 awk -F'|' 'FILENAME != ARGV[3] {{ id = $2; sub(/[^0-9].*/, "", id); if (id == "") next;
     if (!($1 in known) || id + 0 < first[$1]) {{ known[$1] = $2; first[$1] = id + 0 }}; next }}
   {{ print ($2 in known ? known[$2] : "") "|" $0 }}' "$stage/queued" "$stage/accounted" "$stage/{JOBS_FILE}" > "$stage/plan"
-stop=
-while IFS='|' read -r known i token opts workdir; do
-  if [ -n "$stop" ]; then echo "waiting|$token|"; continue; fi
-  if [ -s "$workdir/{scheduler.JOB_ID_FILE}" ]; then echo "adopted|$token|$(head -n 1 "$workdir/{scheduler.JOB_ID_FILE}")"; continue; fi
-  if [ -n "$known" ]; then echo "adopted|$token|$known"; continue; fi
-  if ! {{ mkdir -p "$workdir" && cp -Rp "$stage/$i/." "$workdir/"; }} 2> "$stage/error"; then
-    echo "failed|$token|$(flat "could not place the inputs: $(cat "$stage/error")")"; continue
+submit_one() {{  # index token file-options workdir: one answer line
+  if ! {{ mkdir -p "$4" && cp -Rp "$stage/$1/." "$4/"; }} 2> "$stage/e.$1"; then
+    echo "failed|$2|$(flat "could not place the inputs: $(cat "$stage/e.$1")")"; return
   fi
-  here=$(printf '%s' "$workdir" | sed 's/%/%%/g')
+  here=$(printf '%s' "$4" | sed 's/%/%%/g')
+  token=$2 workdir=$4 opts=$3
   set --
   for o in $opts; do set -- "$@" "--${{o%%=*}}=$here/${{o#*=}}"; done
   if out=$(cd "$workdir" && sbatch --parsable "$@" {scheduler.SCRIPT} 2>&1 < /dev/null); then
-    id=$(printf '%s\\n' "$out" | tail -n 1); id=${{id%%;*}}
+    id=$(printf '%s\n' "$out" | tail -n 1); id=${{id%%;*}}
     echo "$id" > "$workdir/{scheduler.JOB_ID_FILE}.tmp" && mv -f "$workdir/{scheduler.JOB_ID_FILE}.tmp" "$workdir/{scheduler.JOB_ID_FILE}"
     echo "submitted|$token|$id"
   elif printf '%s' "$out" | grep -Eq '{named_limit}' || printf '%s' "$out" | grep -Eqi '{_grep_words((submit_limits.CONTROLLER_FULL,))}' || \\
        {{ printf '%s' "$out" | grep -qi '{submit_limits.POLICY}' && ! printf '%s' "$out" | grep -Eq '{other_limit}'; }}; then
-    echo "refused|$token|$(flat "$out")"; stop=1
+    echo "refused|$token|$(flat "$out")"
   elif printf '%s' "$out" | grep -Eqi '{_grep_words(scheduler.TRANSIENT_MARKERS)}'; then
-    echo "outage|$token|$(flat "$out")"; stop=1
+    echo "outage|$token|$(flat "$out")"
   else
     echo "failed|$token|$(flat "$out")"
   fi
+}}
+flush() {{  # the answers of the wave just submitted, in order; stop after a refusal or an outage
+  wait
+  for w in $wave; do
+    cat "$stage/r.$w"
+    if grep -Eq '^(refused|outage)[|]' "$stage/r.$w"; then stop=1; fi
+  done
+  wave= n=0
+}}
+stop= wave= n=0
+while IFS='|' read -r known i token opts workdir; do
+  if [ -n "$stop" ]; then echo "waiting|$token|"; continue; fi
+  if [ -s "$workdir/{scheduler.JOB_ID_FILE}" ]; then echo "adopted|$token|$(head -n 1 "$workdir/{scheduler.JOB_ID_FILE}")"; continue; fi
+  if [ -n "$known" ]; then echo "adopted|$token|$known"; continue; fi
+  submit_one "$i" "$token" "$opts" "$workdir" > "$stage/r.$i" 2>&1 < /dev/null &
+  wave="$wave $i" n=$((n + 1))
+  if [ "$n" -ge {PARALLEL_SBATCH} ]; then flush; fi
 done < "$stage/plan"
+flush
 """
 
 
