@@ -5,15 +5,11 @@ command's checkpoint makes the file whole. (tests/store/test_short_file_with_wal
 
 from __future__ import annotations
 
-import contextlib
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from e2e_kit import Project, ok, read_db
+from small_disk import resize, small_disk
 
 HUNDRED_TASKS = """
     from matterstack import Campaign, Task, Workflow
@@ -30,20 +26,6 @@ HUNDRED_TASKS = """
     def get_campaign():
         return Hundred()
 """
-
-
-@contextlib.contextmanager
-def small_disk(folder: Path, size: str) -> Iterator[Path]:
-    """A real tmpfs of ``size`` mounted at ``folder`` (skips the test where mounting is not allowed)."""
-    folder.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
-    try:
-        yield folder
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=True)
 
 
 def header_bytes(path: Path) -> int:
@@ -74,7 +56,7 @@ def test_a_run_whose_disk_filled_during_a_checkpoint_is_still_read_and_finishes_
 
         # and when space is freed, the run is stepped on and its file is whole again
         filler.unlink()
-        subprocess.run(["mount", "-o", "remount,size=16m", str(disk)], check=True)
+        resize(disk, "16m")
         ok(project.matterstack("step", run_id))
         assert db.stat().st_size == header_bytes(db) and not Path(f"{db}-wal").exists()
         with read_db(db) as connection:
