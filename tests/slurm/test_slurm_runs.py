@@ -123,16 +123,23 @@ def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_fi
 
 
 def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6, earliest: float = 0.05,
-                                 longest: float = 1.5) -> list[int]:
-    """Kill ``step`` ``kills`` times at random moments ``earliest`` to ``longest`` s in, then loop the run
-    to its end: every task ran in exactly one Slurm job, the one its attempt names. Returns how
-    many attempts had a job id after each kill."""
+                                 longest: float = 1.5, on_first_answer: bool = False) -> list[int]:
+    """Kill ``step`` ``kills`` times at random moments ``earliest`` to ``longest`` s in (with
+    ``on_first_answer``: as soon as the database shows that step has recorded a job, at most
+    ``longest`` s in), then loop the run to its end: every task ran in exactly one Slurm job,
+    the one its attempt names. Returns how many attempts had a job id after each kill."""
     run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "echo $SLURM_JOB_ID > out.txt"} for i in range(tasks)])
     rng = random.Random(kills)
-    recorded = []
+    recorded = [0]
     for _ in range(kills):
         process = run.step_process()
-        time.sleep(rng.uniform(earliest, longest))
+        if on_first_answer:
+            deadline = time.monotonic() + longest
+            while (process.poll() is None and time.monotonic() < deadline
+                   and sum(1 for a in run.all_attempts() if a.external_id) <= recorded[-1]):
+                time.sleep(0.05)
+        else:
+            time.sleep(rng.uniform(earliest, longest))
         process.send_signal(signal.SIGKILL)
         process.wait()
         recorded.append(sum(1 for a in run.all_attempts() if a.external_id))
@@ -147,7 +154,7 @@ def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6,
     assert {a.attempt_id: len(j) for a, j in zip(attempts, jobs.values())} == {a.attempt_id: 1 for a in attempts}
     assert all(jobs[a.attempt_id][0]["job_id"] == a.external_id for a in attempts)
     assert integrity == "ok"
-    return recorded
+    return recorded[1:]
 
 
 def test_killing_step_during_submission_never_gives_an_attempt_two_jobs(jobcomp_cluster, slurm_run):
@@ -160,9 +167,10 @@ def test_soak_killing_step_during_submission_50_times(jobcomp_cluster, slurm_run
 
 
 def test_killing_step_during_a_batch_of_200_keeps_the_jobs_it_recorded_and_runs_each_task_once(jobcomp_cluster, slurm_run):
-    # given 200 tasks submitted as one batch over SSH (a step spends its first seconds
-    # creating and preparing the attempts); when step is killed three times midway
-    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=3, tasks=200, earliest=3.0, longest=10.0)
+    # given 200 tasks submitted as one batch over SSH; when step is killed three times, each
+    # as soon as it has recorded a job of its batch
+    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=3, tasks=200, longest=60.0,
+                                            on_first_answer=True)
 
     # then (above) each task ran once, and a killed tick left some jobs recorded: the answers
     # are recorded as they arrive, not when the batch ends
