@@ -33,7 +33,7 @@ from pathlib import Path
 from bench_startup import HELLO_APP
 from bench_tick import build_run
 
-from matterstack.orchestrator.workspace import register_run
+from matterstack.project.layout import register_run
 
 TASKS = 100_000
 TARGET_MS = {"matterstack step": 300.0, "matterstack status": 250.0}

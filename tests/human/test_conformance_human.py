@@ -11,8 +11,7 @@ import subprocess
 import pytest
 
 from matterstack import GateTask
-from matterstack.core.records import Attempt
-from matterstack.plugins import AttemptStatus
+from matterstack.plugins import AttemptStatus, AttemptView
 from matterstack.testing import OperatorConformance
 from matterstack_ops_human.pending import NotWaitingError, Request
 from matterstack_ops_human.respond import respond
@@ -20,11 +19,10 @@ from matterstack_ops_human.respond import respond
 
 def as_request(attempt) -> Request:
     """The request ``matterstack human respond`` would find for this attempt."""
-    record = Attempt(attempt_id=attempt.attempt_id, task_id=attempt.task.task_id, run_id=attempt.run_id,
-                     attempt_index=1, status=AttemptStatus.WAITING_EXTERNAL, operator_key=attempt.operator_key,
-                     relative_path=attempt.attempt_dir.relative_to(attempt.run_dir).as_posix())
-    return Request(attempt.run_id, "conformance", attempt.run_dir, attempt.task, "WAITING_EXTERNAL", record,
-                   attempt.operator_key)
+    return Request(AttemptView(
+        run_id=attempt.run_id, workspace="conformance", run_dir=attempt.run_dir, task=attempt.task,
+        task_status="WAITING_EXTERNAL", attempt_id=attempt.attempt_id, attempt_index=1,
+        status=AttemptStatus.WAITING_EXTERNAL, relative_dir=attempt.relative_dir, operator_key=attempt.operator_key))
 
 
 def requests_with_token(attempt) -> int:

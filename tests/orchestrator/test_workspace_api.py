@@ -7,7 +7,7 @@ import json
 
 from matterstack import Campaign, RunHandle, initialize_run, run_until_completion, step_run
 from matterstack.core.status import RunStatus
-from matterstack.orchestrator.workspace import load_campaign
+from matterstack.project.layout import load_campaign
 
 MAIN_PY = '''
     from matterstack import Campaign, FileFromPath, Task, Workflow

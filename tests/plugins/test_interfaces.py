@@ -71,6 +71,16 @@ def test_an_operator_is_built_as_factory_key_settings_context(tmp_path):
     operator.close()
 
 
+def test_an_attempt_names_its_directory_relative_to_the_run_and_in_full_when_outside(tmp_path):
+    inside = AttemptContext(attempt_id="a1", task=None, run_id="r1", run_dir=tmp_path,
+                            attempt_dir=tmp_path / "tasks" / "t1" / "attempts" / "a1", operator_key="echo.default")
+    outside = AttemptContext(attempt_id="a1", task=None, run_id="r1", run_dir=tmp_path / "run",
+                             attempt_dir=tmp_path / "scratch" / "a1", operator_key="echo.default")
+
+    assert inside.relative_dir == "tasks/t1/attempts/a1"
+    assert outside.relative_dir == str(tmp_path / "scratch" / "a1")
+
+
 def test_an_operator_missing_a_method_cannot_be_built(tmp_path):
     class Incomplete(Operator):
         def submit(self, attempt):

@@ -1,6 +1,7 @@
 """``matterstack.plugins`` is everything a plugin needs: the example third-party
-distributions import nothing else from MatterStack, and every exported name resolves and is
-documented."""
+distributions and the first-party ones (``matterstack-ops-human``, ``-slurm``,
+``-experiment``) import nothing else from MatterStack, and every exported name resolves and
+is documented."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import matterstack.plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_PLUGINS = ("matterstack-ops-shell", "matterstack-observer-jsonl")
-PUBLIC_MODULES = {"matterstack.plugins", "matterstack.testing"}
+FIRST_PARTY_PLUGINS = ("matterstack-ops-human", "matterstack-ops-slurm", "matterstack-ops-experiment")
+PUBLIC_MODULES = {"matterstack", "matterstack.plugins", "matterstack.errors", "matterstack.testing"}
 
 
 def example_modules() -> list[Path]:
@@ -23,6 +25,11 @@ def example_modules() -> list[Path]:
     beside them: a campaign is user code, which imports ``matterstack``'s user API)."""
     return sorted(p for name in EXAMPLE_PLUGINS for part in ("src", "tests")
                   for p in (ROOT / "examples" / name / part).rglob("*.py"))
+
+
+def first_party_modules() -> list[Path]:
+    """Every module of the plugin distributions this repository ships."""
+    return sorted(p for name in FIRST_PARTY_PLUGINS for p in (ROOT / name / "src").rglob("*.py"))
 
 
 def matterstack_imports(path: Path) -> list[tuple[int, str]]:
@@ -44,11 +51,40 @@ def test_the_example_plugins_have_source_to_check():
     assert "matterstack-observer-jsonl/src/matterstack_observer_jsonl/observer.py" in modules
 
 
+def private_imports(path: Path) -> list[str]:
+    """``line N: module`` of every import of a MatterStack module outside the public API."""
+    return [f"line {line}: {module}" for line, module in matterstack_imports(path) if module not in PUBLIC_MODULES]
+
+
 @pytest.mark.parametrize("path", example_modules(), ids=lambda p: p.relative_to(ROOT / "examples").as_posix())
 def test_example_plugins_import_only_the_public_plugin_api(path):
-    private = [f"line {line}: {module}" for line, module in matterstack_imports(path) if module not in PUBLIC_MODULES]
+    private = private_imports(path)
 
     assert not private, f"{path.name} imports private MatterStack modules: {private}"
+
+
+def test_the_first_party_plugins_have_source_to_check():
+    modules = {p.relative_to(ROOT).as_posix() for p in first_party_modules()}
+
+    for kind in ("human", "slurm", "experiment"):
+        assert f"matterstack-ops-{kind}/src/matterstack_ops_{kind}/register.py" in modules
+
+
+@pytest.mark.parametrize("path", first_party_modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_first_party_plugins_import_only_the_public_plugin_api(path):
+    private = private_imports(path)
+
+    assert not private, f"{path.relative_to(ROOT)} imports private MatterStack modules: {private}"
+
+
+def test_the_import_check_allows_the_public_modules_and_refuses_a_submodule_of_the_plugin_api(tmp_path):
+    source = tmp_path / "plugin.py"
+    source.write_text(
+        "import matterstack\nfrom matterstack.errors import MatterStackError\n"
+        "from matterstack.plugins import AttemptStatus\nfrom matterstack.plugins.interfaces import JobSpec\n"
+    )
+
+    assert private_imports(source) == ["line 4: matterstack.plugins.interfaces"]
 
 
 def test_the_import_check_sees_imports_inside_functions_and_type_checking_blocks(tmp_path):

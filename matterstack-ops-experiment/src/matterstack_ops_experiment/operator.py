@@ -56,14 +56,6 @@ from matterstack_ops_experiment.protocol import (
 _STATUS_OF = {"COMPLETED": AttemptStatus.COMPLETED, "FAILED": AttemptStatus.FAILED, "RUNNING": AttemptStatus.RUNNING}
 
 
-def relative_dir(attempt: AttemptContext) -> str:
-    """The attempt directory relative to the run (``tasks/t1/attempts/<id>``)."""
-    try:
-        return attempt.attempt_dir.relative_to(attempt.run_dir).as_posix()
-    except ValueError:
-        return str(attempt.attempt_dir)
-
-
 def _observation(reading: Reading) -> Observation:
     return Observation(_STATUS_OF[reading.status], reason=reading.reason)
 
@@ -113,7 +105,7 @@ class ExperimentOperator(Operator):
         if self.client is not None:
             return self.client.endpoint(attempt.attempt_id)
         if self.exchange_dir is None:
-            return relative_dir(attempt)
+            return attempt.relative_dir
         return str(self.request_dir(attempt))
 
     def prepare(self, attempt: AttemptContext) -> None:
@@ -139,7 +131,7 @@ class ExperimentOperator(Operator):
             try:
                 contents = {name: path.read_bytes() for name, path in inputs.items()}
             except OSError as exc:
-                raise PermanentOperatorError(f"cannot read an input file: {exc}", where=relative_dir(attempt)) from None
+                raise PermanentOperatorError(f"cannot read an input file: {exc}", where=attempt.relative_dir) from None
             self.client.submit(attempt.attempt_id, request, contents)
             external_id = attempt.attempt_id
         elif self.exchange_dir is not None:
@@ -254,7 +246,7 @@ class ExperimentOperator(Operator):
             hashes = {name: sha256_file(folder / name) for name in dict.fromkeys(names) if (folder / name).is_file()}
         except OSError as exc:
             raise PermanentOperatorError(f"cannot hash the results: {exc.strerror or exc}",
-                                         where=relative_dir(attempt)) from None
+                                         where=attempt.relative_dir) from None
         return CollectResult(files={name: name for name in hashes}, data=data, sha256=hashes)
 
     def cancel(self, attempt: AttemptContext) -> None:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from matterstack.plugins import ProjectView
 
 human_app = typer.Typer(
     name="human",
@@ -32,10 +35,10 @@ def add_commands(app: typer.Typer) -> None:
     app.add_typer(human_app, name="human")
 
 
-def _root(explicit: Optional[Path]) -> Path:
-    from matterstack.orchestrator.workspace import workspaces_root
+def _project(workspaces_root: Optional[Path]) -> ProjectView:
+    from matterstack.plugins import ProjectView
 
-    return workspaces_root(explicit)
+    return ProjectView.find(workspaces_root)
 
 
 @human_app.command("list")
@@ -43,7 +46,7 @@ def list_requests(as_json: bool = JsonFlag, workspaces_root: Optional[Path] = Wo
     """Every request waiting for a person, in every run of the project, oldest first."""
     from matterstack_ops_human.pending import age, pending_requests
 
-    requests, problems = pending_requests(_root(workspaces_root))
+    requests, problems = pending_requests(_project(workspaces_root))
     for problem in problems:
         typer.echo(f"warning: cannot read {problem}", err=True)
     if as_json:
@@ -64,12 +67,12 @@ def show(
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """A request's instructions, what the answer must contain and where to answer."""
-    from matterstack_ops_human.pending import MANUAL_HPC_KIND, age, current_request, run_dir_for
+    from matterstack_ops_human.pending import MANUAL_HPC_KIND, age, current_request
     from matterstack_ops_human.handoff import INSTRUCTIONS_FILE
     from matterstack_ops_human.response import RESPONSE_FILE, data_schema_for, envelope_schema
     from matterstack_ops_human.schema import describe_fields
 
-    request = current_request(run_dir_for(run, _root(workspaces_root)), task)
+    request = current_request(_project(workspaces_root).run_dir(run), task)
     try:
         instructions = (request.attempt_dir / INSTRUCTIONS_FILE).read_text(errors="replace")
     except OSError:
@@ -139,12 +142,12 @@ def respond(
     from matterstack.errors import ConfigError
 
     from matterstack_ops_human import respond as answering
-    from matterstack_ops_human.pending import current_request, run_dir_for
+    from matterstack_ops_human.pending import current_request
 
     if approve == reject:
         raise ConfigError("give exactly one of --approve and --reject", where="matterstack human respond",
                           fix="--approve to accept, --reject --message \"why\" to refuse")
-    request = current_request(run_dir_for(run, _root(workspaces_root)), task)
+    request = current_request(_project(workspaces_root).run_dir(run), task)
     path = answering.respond(request, approve=approve, data_items=data or [], files=files or [], message=message)
     verdict = "approved" if approve else "rejected"
     typer.echo(f"{task} {verdict}: wrote {path}")

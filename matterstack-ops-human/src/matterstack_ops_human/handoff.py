@@ -27,6 +27,7 @@ from matterstack.plugins import (
     Operator,
     list_outputs,
     sha256_file,
+    utc_now,
 )
 
 MANIFEST_FILE = "manifest.json"
@@ -34,11 +35,6 @@ INSTRUCTIONS_FILE = "instructions.md"
 INSTRUCTIONS_ENV = "INSTRUCTIONS"
 CANCEL_FILE = "cancelled.json"
 HIDDEN_PREFIX = "."
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 def parse_time(text: object) -> datetime | None:
@@ -76,14 +72,6 @@ def write_json_exclusive(path: Path, value: object) -> bool:
     return True
 
 
-def relative_dir(attempt: AttemptContext) -> str:
-    """The attempt directory relative to the run (``tasks/t1/attempts/<id>``)."""
-    try:
-        return attempt.attempt_dir.relative_to(attempt.run_dir).as_posix()
-    except ValueError:
-        return str(attempt.attempt_dir)
-
-
 def dropped_files(folder: Path, exclude: set[str]) -> dict[str, Path]:
     """Regular files under ``folder`` by relative name, leaving out ``exclude``, hidden names
     (temporary files of atomic writes) and symlinks that point outside."""
@@ -113,7 +101,7 @@ class HandoffOperator(Operator):
 
     def _observe_safely(self, attempt: AttemptContext) -> Observation:
         if (attempt.attempt_dir / CANCEL_FILE).exists():
-            return Observation(AttemptStatus.CANCELLED, reason=f"cancelled ({CANCEL_FILE} in {relative_dir(attempt)})")
+            return Observation(AttemptStatus.CANCELLED, reason=f"cancelled ({CANCEL_FILE} in {attempt.relative_dir})")
         try:
             return self.observe(attempt)
         except InputLimitError as exc:
@@ -122,7 +110,7 @@ class HandoffOperator(Operator):
             return Observation(AttemptStatus.FAILED, reason=exc.one_line())
         except OSError as exc:
             return Observation(AttemptStatus.FAILED,
-                               reason=f"cannot read {relative_dir(attempt)}: {exc.strerror or exc}")
+                               reason=f"cannot read {attempt.relative_dir}: {exc.strerror or exc}")
 
     def unread(self, attempt: AttemptContext, read) -> str:
         """``""``, or what ``describe_wait`` adds when ``read(attempt)`` finds a file over its

@@ -23,6 +23,7 @@ from matterstack.plugins import (
     PermanentOperatorError,
     SubmitResult,
     stage_files,
+    utc_now,
     write_manifest,
 )
 
@@ -34,8 +35,6 @@ from matterstack_ops_human.handoff import (
     HandoffOperator,
     dropped_files,
     hashed,
-    relative_dir,
-    utc_now,
     write_json_atomic,
     write_text_atomic,
 )
@@ -134,7 +133,7 @@ class HumanOperator(HandoffOperator):
         return SubmitResult(
             external_id=None,
             status=AttemptStatus.WAITING_EXTERNAL,
-            reason=f"waiting for {RESPONSE_FILE} in {relative_dir(attempt)}",
+            reason=f"waiting for {RESPONSE_FILE} in {attempt.relative_dir}",
             operator_data={"requested_at": utc_now().isoformat()},
         )
 
@@ -150,7 +149,7 @@ class HumanOperator(HandoffOperator):
             return Observation(
                 AttemptStatus.FAILED, external_id=attempt.external_id,
                 reason=f"nobody answered within {minutes:g} minutes (timeout_minutes): "
-                       f"no final {RESPONSE_FILE} in {relative_dir(attempt)}")
+                       f"no final {RESPONSE_FILE} in {attempt.relative_dir}")
         return self.waiting(attempt)
 
     def collect(self, attempt: AttemptContext) -> CollectResult:
@@ -163,7 +162,7 @@ class HumanOperator(HandoffOperator):
         )
 
     def describe_wait(self, attempt: AttemptContext) -> str:
-        text = f"{RESPONSE_FILE} in {relative_dir(attempt)} (answer with `{respond_command(attempt)}`)"
+        text = f"{RESPONSE_FILE} in {attempt.relative_dir} (answer with `{respond_command(attempt)}`)"
         too_large = self.unread(attempt, self._answer)
         if too_large:
             return text + too_large

@@ -41,7 +41,6 @@ from matterstack_ops_human.handoff import (
     HandoffOperator,
     dropped_files,
     hashed,
-    relative_dir,
     write_text_atomic,
 )
 from matterstack_ops_human.response import STATUSES, load_json, status_problem, summarize
@@ -176,7 +175,7 @@ class ManualHpcOperator(HandoffOperator):
 
     def submit(self, attempt: AttemptContext) -> SubmitResult:
         return SubmitResult(external_id=None, status=AttemptStatus.WAITING_EXTERNAL,
-                            reason=f"job bundle ready in {relative_dir(attempt)}: run {JOB_FILE} on the cluster")
+                            reason=f"job bundle ready in {attempt.relative_dir}: run {JOB_FILE} on the cluster")
 
     def observe(self, attempt: AttemptContext) -> Observation:
         report = self._status(attempt)
@@ -202,7 +201,7 @@ class ManualHpcOperator(HandoffOperator):
         )
 
     def describe_wait(self, attempt: AttemptContext) -> str:
-        return (f"{STATUS_FILE} or files in {OUTPUT_DIR}/ of the job bundle {relative_dir(attempt)} "
+        return (f"{STATUS_FILE} or files in {OUTPUT_DIR}/ of the job bundle {attempt.relative_dir} "
                 f"(run {JOB_FILE} on the cluster; see {INSTRUCTIONS_FILE} there)" + self.unread(attempt, self._status))
 
     def _status(self, attempt: AttemptContext) -> StatusReport | None:

@@ -2,10 +2,8 @@
 questions on ``human`` instances, answered with ``human respond``, and job bundles on
 ``manual_hpc`` instances, answered by bringing the job's results back.
 
-Read-only: run databases are opened without the run lock and without writing (an older
-database is read through a migrated in-memory copy), so this works while ``loop`` runs.
-Finding runs and reading their databases has no plugin API, so this module (and only this
-one) uses core's ``orchestrator.workspace`` and ``store`` directly.
+Read-only, through ``matterstack.plugins``' project view: run databases are opened without
+the run lock and without writing, so this works while ``loop`` runs.
 """
 
 from __future__ import annotations
@@ -16,14 +14,10 @@ from typing import Any
 
 import attrs
 
-from matterstack.core.operator_key import resolve_attempt_operator_key
-from matterstack.core.records import Attempt
 from matterstack.errors import MatterStackError
-from matterstack.orchestrator.workspace import all_runs, find_run
-from matterstack.plugins import AttemptStatus
-from matterstack.store import StateStore
+from matterstack.plugins import AttemptStatus, AttemptView, ProjectView, RunView, utc_now
 
-from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, INSTRUCTIONS_FILE, utc_now
+from matterstack_ops_human.handoff import CANCEL_FILE, INSTRUCTIONS_ENV, INSTRUCTIONS_FILE
 from matterstack_ops_human.manual_hpc import JOB_FILE, OUTPUT_DIR, STATUS_FILE
 
 HUMAN_KIND = "human"
@@ -57,20 +51,25 @@ def age(moment: datetime | None, now: datetime | None = None) -> str:
 
 @attrs.frozen
 class Request:
-    """One task's current attempt on a ``human`` instance, with where it lives."""
+    """One task's current attempt on a ``human`` or ``manual_hpc`` instance, with where it lives."""
 
-    run_id: str
-    workspace: str
-    run_dir: Path
-    task: Any
-    task_status: str
-    attempt: Attempt
-    operator_key: str | None
+    attempt: AttemptView
+
+    @property
+    def run_id(self) -> str:
+        return self.attempt.run_id
+
+    @property
+    def task(self) -> Any:
+        return self.attempt.task
+
+    @property
+    def operator_key(self) -> str | None:
+        return self.attempt.operator_key
 
     @property
     def attempt_dir(self) -> Path:
-        relative = self.attempt.relative_path or f"tasks/{self.task.task_id}/attempts/{self.attempt.attempt_id}"
-        return self.run_dir / relative
+        return self.attempt.attempt_dir
 
     @property
     def since(self) -> datetime | None:
@@ -80,7 +79,7 @@ class Request:
     @property
     def kind(self) -> str | None:
         """``human`` (a question) or ``manual_hpc`` (a job bundle to run by hand)."""
-        return kind_of(self.operator_key)
+        return self.attempt.kind
 
     @property
     def summary(self) -> str:
@@ -108,7 +107,7 @@ class Request:
             return f"the request was cancelled ({CANCEL_FILE} in {self.attempt_dir})"
         if attempt.status != AttemptStatus.WAITING_EXTERNAL:
             why = f" ({attempt.status_reason})" if attempt.status_reason else ""
-            return (f"task {self.task.task_id} is {self.task_status}; its attempt #{attempt.attempt_index} "
+            return (f"task {self.task.task_id} is {attempt.task_status}; its attempt #{attempt.attempt_index} "
                     f"is {attempt.status.value}{why}, not waiting for an answer")
         return None
 
@@ -117,7 +116,7 @@ class Request:
         now = now or utc_now()
         return {
             "run_id": self.run_id,
-            "workspace": self.workspace,
+            "workspace": self.attempt.workspace,
             "task_id": self.task.task_id,
             "attempt_id": self.attempt.attempt_id,
             "operator_key": self.operator_key,
@@ -130,58 +129,32 @@ class Request:
         }
 
 
-def _key(attempt: Attempt) -> str | None:
-    return resolve_attempt_operator_key(attempt.operator_key, attempt.operator_data, attempt.operator_type).key
-
-
-def _requests(store, run_dir: Path, attempts: list[Attempt]) -> list[Request]:
-    run = store.get_run()
-    ids = [a.task_id for a in attempts]
-    tasks = store.get_tasks(ids) if ids else {}
-    statuses = store.task_statuses(ids) if ids else {}
-    return [
-        Request(run.run_id, run.workspace_slug, run_dir, tasks[a.task_id], statuses[a.task_id].value, a, _key(a))
-        for a in attempts
-    ]
-
-
-def pending_requests(root: Path) -> tuple[list[Request], list[str]]:
+def pending_requests(project: ProjectView) -> tuple[list[Request], list[str]]:
     """Every request waiting for a person in every run of the project, oldest first, and a
     line for each run that could not be read."""
     found, problems = [], []
-    for run_dir in all_runs(root):
+    for run_dir in project.run_dirs():
         try:
-            with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
-                waiting = [a for a in store.active_attempts()
-                           if a.status == AttemptStatus.WAITING_EXTERNAL and waits_for_a_person(_key(a))]
-                found += _requests(store, run_dir, waiting)
+            with RunView.open(run_dir) as run:
+                found += [Request(attempt) for attempt in run.waiting_attempts((HUMAN_KIND, MANUAL_HPC_KIND))]
         except MatterStackError as exc:
             problems.append(f"{run_dir}: {exc.one_line()}")
     found = [request for request in found if request.refusal() is None]
     return sorted(found, key=lambda r: (r.since is None, r.since or utc_now(), r.run_id, r.task.task_id)), problems
 
 
-def run_dir_for(run: str, root: Path) -> Path:
-    """A run's directory from its id (or from a path to the directory)."""
-    as_path = Path(run)
-    if (as_path / "state.sqlite").is_file():
-        return as_path.resolve()
-    return find_run(run, root)
-
-
 def current_request(run_dir: Path, task_id: str) -> Request:
     """The task's latest attempt as a request; :class:`NotWaitingError` when the task has no
     attempt yet or its attempt is not on a ``human`` or ``manual_hpc`` instance."""
-    with StateStore.open(run_dir / "state.sqlite", readonly=True) as store:
-        run_id = store.get_run().run_id
-        store.get_task(task_id)
-        attempts = store.attempts_for_task(task_id)
-        status = store.task_statuses([task_id])[task_id].value
+    with RunView.open(run_dir) as run:
+        attempts = run.task_attempts(task_id)
         if not attempts:
-            raise NotWaitingError(f"task {task_id} is {status} and has not asked anyone yet", where=f"run {run_id}",
-                                  fix=f"run `matterstack step {run_id}` once its dependencies are done")
-        (request,) = _requests(store, run_dir, [attempts[-1]])
+            raise NotWaitingError(f"task {task_id} is {run.task_status(task_id)} and has not asked anyone yet",
+                                  where=f"run {run.run_id}",
+                                  fix=f"run `matterstack step {run.run_id}` once its dependencies are done")
+        request = Request(attempts[-1])
     if not waits_for_a_person(request.operator_key):
         raise NotWaitingError(f"task {task_id} is handled by {request.operator_key or 'no operator'}, not by a person",
-                              where=f"run {run_id}", fix=f"`matterstack explain {run_id}` says what it waits for")
+                              where=f"run {request.run_id}",
+                              fix=f"`matterstack explain {request.run_id}` says what it waits for")
     return request

@@ -23,8 +23,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from matterstack.errors import ConfigError
+from matterstack.plugins import utc_now
 
-from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, utc_now, write_json_atomic, write_json_exclusive
+from matterstack_ops_human.handoff import HIDDEN_PREFIX, copy_atomic, write_json_atomic, write_json_exclusive
 from matterstack_ops_human.human import CONTROL_FILES
 from matterstack_ops_human.manual_hpc import OUTPUT_DIR, STATUS_FILE
 from matterstack_ops_human.pending import MANUAL_HPC_KIND, NotWaitingError, Request

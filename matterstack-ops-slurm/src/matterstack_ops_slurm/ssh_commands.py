@@ -10,7 +10,6 @@ workspace's), else ``$MATTERSTACK_OPERATORS_CONFIG``, and built as a run builds 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -34,45 +33,36 @@ def add_commands(app: typer.Typer) -> None:
 
 def _operators_file(given: Optional[Path]) -> Path:
     from matterstack.errors import ConfigError
-    from matterstack.wiring.precedence import ambient_source
+    from matterstack.plugins import operators_file_for
 
     if given is not None:
         return given
-    found = ambient_source(Path.cwd())
+    found = operators_file_for(Path.cwd())
     if found is None:
         raise ConfigError("no operators.yaml in the current folder and $MATTERSTACK_OPERATORS_CONFIG is not set",
                           where="matterstack ssh", fix="give --operators-config FILE, or run it in the workspace's folder")
-    return found[1]
+    return found
 
 
 def _login_instances(operators_config: Optional[Path], keys: list[str] | None) -> dict[str, object]:
     """``{key: OpenSshTransport}`` of ``keys`` (default: every instance that keeps a login).
     A key given that keeps no login is a ConfigError."""
     from matterstack.errors import ConfigError
-    from matterstack.orchestrator.registry import OperatorRegistry
-    from matterstack.plugins import OperatorContext, get_plugin_host
-    from matterstack.wiring import load_wiring
+    from matterstack.plugins import configured_operators
 
     from matterstack_ops_slurm.openssh_transport import OpenSshTransport
 
     path = _operators_file(operators_config)
-    host = get_plugin_host()
-    wiring = load_wiring(path, host)
     found = {}
-    with tempfile.TemporaryDirectory(prefix="matterstack-ssh-") as scratch:
-        registry = OperatorRegistry(wiring, host, lambda: OperatorContext(
-            run_id="ssh", run_dir=Path(scratch), workspace_slug="ssh", host=host))
-        try:
-            for key in keys or list(registry.keys()):
-                transport = getattr(getattr(registry.get(key), "backend", None), "transport", None)
-                if isinstance(transport, OpenSshTransport):
-                    found[key] = transport
-                elif keys:
-                    raise ConfigError("this instance keeps no login: its backend's ssh block has no control_persist",
-                                      where=f"{path}: operators.{key}",
-                                      fix="add control_persist: 8h to its ssh block (docs/slurm.md, Multi-factor logins)")
-        finally:
-            registry.close()
+    with configured_operators(path) as operators:
+        for key in keys or operators.keys():
+            transport = getattr(getattr(operators.get(key), "backend", None), "transport", None)
+            if isinstance(transport, OpenSshTransport):
+                found[key] = transport
+            elif keys:
+                raise ConfigError("this instance keeps no login: its backend's ssh block has no control_persist",
+                                  where=f"{path}: operators.{key}",
+                                  fix="add control_persist: 8h to its ssh block (docs/slurm.md, Multi-factor logins)")
     return found
 
 

@@ -35,7 +35,7 @@ def _read_each_run(ws_root: Path, read) -> list[tuple]:
 
     from matterstack.errors import MatterStackError
     from matterstack.orchestrator.handle import RunHandle
-    from matterstack.orchestrator.workspace import all_runs
+    from matterstack.project.layout import all_runs
 
     found = []
     for run_dir in all_runs(ws_root):

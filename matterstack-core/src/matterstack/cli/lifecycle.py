@@ -39,7 +39,7 @@ def _init(workspace: str, run_id: Optional[str], workspaces_root: Optional[Path]
     from matterstack.core.run_id import check_run_id
     from matterstack.errors import WorkflowError
     from matterstack.orchestrator.api import initialize_run
-    from matterstack.orchestrator.workspace import load_campaign, register_run, resolve_workspace
+    from matterstack.project.layout import load_campaign, register_run, resolve_workspace
     from matterstack.wiring.snapshot import persist_request
 
     if run_id is not None:
@@ -201,7 +201,7 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
     from matterstack.errors import DatabaseBusyError, MatterStackError, RunLockedError
     from matterstack.orchestrator.api import FIRST_IDLE_WAIT, step_once
     from matterstack.orchestrator.handle import RunHandle
-    from matterstack.orchestrator.workspace import all_runs, load_campaign
+    from matterstack.project.layout import all_runs, load_campaign
 
     sessions: dict[Path, tuple] = {}
     ticks: dict[Path, int] = {}

@@ -94,7 +94,7 @@ def project_workspaces(root: Path) -> list:
     """Every workspace below the workspaces root: each folder holding a ``main.py``, by slug."""
     import os
 
-    from matterstack.orchestrator.workspace import Workspace
+    from matterstack.project.layout import Workspace
 
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -154,7 +154,7 @@ def check(
 def _workspaces(workspace: Optional[str], workspaces_root: Optional[Path]) -> list:
     """The workspaces to check: ``workspace`` alone, else every one of the project."""
     from matterstack.cli.runs import root
-    from matterstack.orchestrator.workspace import resolve_workspace
+    from matterstack.project.layout import resolve_workspace
 
     ws_root = root(workspaces_root)
     if workspace is not None:

@@ -16,7 +16,7 @@ WorkspacesRoot = typer.Option(
 
 
 def root(explicit: Optional[Path]) -> Path:
-    from matterstack.orchestrator.workspace import workspaces_root
+    from matterstack.project.layout import workspaces_root
 
     return workspaces_root(explicit)
 
@@ -24,7 +24,7 @@ def root(explicit: Optional[Path]) -> Path:
 def handle_for(run_id: str, explicit_root: Optional[Path]):
     """The RunHandle of ``run_id`` (a run id, or a path to a run directory)."""
     from matterstack.orchestrator.handle import RunHandle
-    from matterstack.orchestrator.workspace import find_run
+    from matterstack.project.layout import find_run
 
     as_path = Path(run_id)
     if (as_path / "state.sqlite").is_file():
@@ -44,6 +44,6 @@ def open_store(handle):
 
 def campaign_for(handle):
     """The campaign of the run's workspace (``<workspace>/main.py``)."""
-    from matterstack.orchestrator.workspace import load_campaign
+    from matterstack.project.layout import load_campaign
 
     return load_campaign(handle.workspace_path)

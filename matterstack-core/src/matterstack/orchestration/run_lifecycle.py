@@ -17,7 +17,7 @@ from pathlib import Path
 from matterstack.errors import MatterStackError
 from matterstack.orchestrator.api import initialize_run, run_until_completion, step_run
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.workspace import runs_below
+from matterstack.project.layout import runs_below
 from matterstack.storage.state_store import SQLiteStateStore
 
 __all__ = [

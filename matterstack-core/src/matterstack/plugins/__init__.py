@@ -2,9 +2,12 @@
 
 Hooks and registration, settings, the interfaces an operator or backend implements and the
 values they exchange, the model values a plugin meets (``AttemptStatus``, ``AttemptEvent``
-for observers, ``Task`` and its file specs), errors, and helpers for staging files. A plugin
+for observers, ``Task`` and its file specs), errors, helpers for staging files, and for the
+commands a plugin adds a read-only view of the project's runs (``ProjectView``, ``RunView``,
+``AttemptView``) and the instances of an operators.yaml (``configured_operators``). A plugin
 that needs anything else from ``matterstack`` is a gap in this list, not a licence to import
-a private module (the example plugins in ``examples/`` are tested to import nothing else).
+a private module (the example plugins in ``examples/`` and the first-party distributions are
+tested to import nothing else).
 
 Names load on first use (PEP 562), so a registration module's
 ``from matterstack.plugins import hookimpl, setting`` costs pluggy and attrs, nothing more.
@@ -34,8 +37,10 @@ _EXPORTS = {
         "SubmitResult",
     ),
     "matterstack.core.status": ("AttemptStatus",),
-    "matterstack.core.records": ("AttemptEvent",),
+    "matterstack.core.records": ("AttemptEvent", "utc_now"),
     "matterstack.core.workflow": ("FileFromContent", "FileFromPath", "Task"),
+    "matterstack.project.view": ("AttemptView", "ProjectView", "RunView"),
+    "matterstack.orchestrator.configured_operators": ("configured_operators", "operators_file_for"),
     "matterstack.atomic_write": ("write_atomic",),
     "matterstack.input_limits": (
         "ANSWER_FILE_LIMIT", "CONFIG_FILE_LIMIT", "InputLimit", "InputLimitError", "read_within_limit"),

@@ -102,6 +102,15 @@ class AttemptContext:
             object.__setattr__(self, "_task", value)
         return value
 
+    @property
+    def relative_dir(self) -> str:
+        """The attempt directory relative to the run (``tasks/t1/attempts/<id>``), for
+        messages; the whole path when it lies outside the run directory."""
+        try:
+            return self.attempt_dir.relative_to(self.run_dir).as_posix()
+        except ValueError:
+            return str(self.attempt_dir)
+
 
 @attrs.frozen
 class Observation:
