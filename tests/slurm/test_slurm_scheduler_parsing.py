@@ -169,8 +169,13 @@ def test_an_env_name_that_is_not_a_shell_name_is_refused():
         scheduler.submit_script(job(env={"A B": "1"}), SlurmDefaults())
 
 
-def test_squeue_is_one_command_for_all_jobs():
-    assert scheduler.squeue_command(["11", "12", "13"]) == "squeue -h -t all -j 11,12,13 -o '%i|%T|%r|%P'"
+def test_squeue_is_one_command_for_all_jobs_with_one_line_per_array_element():
+    assert scheduler.squeue_command(["11", "12_0", "13"]) == "squeue -h -t all -r -j 11,12_0,13 -o '%i|%T|%r|%P'"
+
+
+def test_the_sites_array_size_limit_is_read_from_its_configuration():
+    assert scheduler.parse_config("MaxArraySize            = 40001\n").max_array_size == 40001
+    assert scheduler.parse_config("ClusterName = x\n").max_array_size == 1001
 
 
 def test_accounting_query_follows_what_the_site_keeps():

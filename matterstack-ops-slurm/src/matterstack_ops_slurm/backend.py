@@ -20,10 +20,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from matterstack.core.status import AttemptStatus
+import attrs
+
 from matterstack.errors import BackPressureError, ConfigError, PermanentOperatorError, TransientOperatorError
-from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
-from matterstack_ops_slurm import scheduler, submit_limits
+from matterstack.plugins import AttemptStatus, BackendCapabilities, ComputeBackend, JobObservation, JobSpec
+from matterstack_ops_slurm import job_arrays, scheduler, submit_limits
 from matterstack_ops_slurm.batch_answers import submit_jobs
 from matterstack_ops_slurm.doctor import run_checks
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport, Transport
@@ -31,6 +32,7 @@ from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransp
 _JOB_ID = re.compile(r"[0-9][0-9_+]*\Z")
 _TOKEN = re.compile(r"[A-Za-z0-9_.-]+\Z")
 ACCOUNTING_CHOICES = ("auto", "slurmdbd", "jobcomp", "none")
+ARRAY_LIMIT_FILE = "array_limit"
 
 
 def make_transport(ssh, instance_key: str | None = None) -> Transport:
@@ -70,7 +72,7 @@ class SlurmBackend(ComputeBackend):
         if self._site is None:
             site = scheduler.parse_config(self.query("scontrol show config").stdout)
             chosen = self.settings.accounting
-            self._site = site if chosen == "auto" else scheduler.SiteInfo(chosen, site.min_job_age, site.cluster)
+            self._site = site if chosen == "auto" else attrs.evolve(site, accounting=chosen)
         return self._site
 
     @property
@@ -115,6 +117,19 @@ class SlurmBackend(ComputeBackend):
             return (self.index / kind / name).read_text()
         except OSError:
             return None
+
+    def array_limit(self) -> int:
+        """How many elements a job array of this run may have: the site's ``MaxArraySize``,
+        or less after sbatch refused a larger array for the user's submit limit."""
+        learned = self._recall("", ARRAY_LIMIT_FILE)
+        limit = self.site.max_array_size
+        return min(limit, int(learned)) if learned and learned.strip().isdigit() else limit
+
+    def learn_array_limit(self, size: int) -> None:
+        """Keep job arrays of this run at most ``size`` elements (after a refusal of a
+        larger one): a site's submit limit counts every element as a job."""
+        self.index.mkdir(parents=True, exist_ok=True)
+        (self.index / ARRAY_LIMIT_FILE).write_text(str(max(1, size)))
 
     def workdir_of(self, job_id: str) -> str | None:
         """The work directory of a job this run submitted or adopted."""
@@ -210,6 +225,7 @@ class SlurmBackend(ComputeBackend):
         answered they do not know is LOST; after an accounting outage it is left for later."""
         workdirs = {j: d for j in job_ids if (d := self.workdir_of(j))}
         codes = self._read_control_files(workdirs, scheduler.EXIT_CODE_FILE)
+        silent = []
         for job_id in job_ids:
             seen = scheduler.from_exit_code(codes.get(job_id, ""))
             previous = out.get(job_id)
@@ -217,8 +233,30 @@ class SlurmBackend(ComputeBackend):
                 if previous is not None and previous.status == AttemptStatus.FAILED:
                     seen = JobObservation(AttemptStatus.FAILED, previous.native_state, previous.reason, seen.exit_code)
                 out[job_id] = seen
-            elif previous is None and may_be_lost:
+            elif previous is None:
+                silent.append(job_id)
+        if silent and self.site.accounting == "jobcomp":
+            self._elements_from_completion_records(silent, workdirs, out)
+        for job_id in silent:
+            if job_id not in out and may_be_lost:
                 out[job_id] = _lost(job_id, "in neither squeue nor the accounting, and it left no exit-code file")
+
+    def _elements_from_completion_records(self, job_ids: list[str], workdirs: dict[str, str], out: dict) -> None:
+        """Completion records (``sacct -c``) know an array element only by its own job id,
+        which the element wrote beside its exit code: a TIMEOUT or a cancel leaves no exit
+        code, and this is where it is read from."""
+        elements = {j: workdirs[j] for j in job_ids if job_arrays.element_index(j) and j in workdirs}
+        if not elements:
+            return
+        own = {j: i.strip() for j, i in self._read_control_files(elements, job_arrays.ELEMENT_ID_FILE).items()
+               if _JOB_ID.match(i.strip())}
+        if not own:
+            return
+        result = self.transport.run(scheduler.sacct_command(sorted(set(own.values())), "jobcomp"), self.timeout)
+        rows = {row.job_id: row for row in scheduler.parse_rows(result.stdout, scheduler.SACCT_FIELDS)}
+        for job_id, element in own.items():
+            if element in rows:
+                out[job_id] = scheduler.observe(rows[element])
 
     def _read_control_files(self, workdirs: dict[str, str], name: str) -> dict[str, str]:
         """``{key: content}`` of control file ``name`` in each work directory, in one command."""
@@ -235,8 +273,26 @@ class SlurmBackend(ComputeBackend):
         self.transport.download(workdir, Path(dest), include, exclude)
 
     def cancel(self, job_id: str) -> None:
-        if _JOB_ID.match(job_id):
-            self.query(f"scancel {job_id}")
+        self.cancel_many([job_id])
+
+    def cancel_many(self, job_ids: list[str]) -> None:
+        """One scancel for every job; an array all of whose elements this run recorded is
+        named by its array job id alone (``scancel 123`` stops every element)."""
+        wanted = [j for j in dict.fromkeys(job_ids) if _JOB_ID.match(j)]
+        if wanted:
+            self.query("scancel " + " ".join(self._whole_arrays(wanted)))
+
+    def _whole_arrays(self, job_ids: list[str]) -> list[str]:
+        names: dict[str, list[str]] = {}
+        for job_id in job_ids:
+            parts = job_arrays.element_index(job_id)
+            names.setdefault(parts[0] if parts else job_id, []).append(job_id)
+        out = []
+        for master, given in names.items():
+            recorded = {p.name for p in (self.index / "jobs").glob(f"{master}_*")}
+            whole = given != [master] and recorded <= set(given)
+            out += [master] if whole else given
+        return out
 
     def find_by_token(self, tokens: list[str]) -> dict[str, str]:
         wanted = [t for t in dict.fromkeys(tokens) if _TOKEN.match(t)]

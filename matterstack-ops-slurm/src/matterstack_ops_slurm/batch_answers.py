@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from matterstack.errors import BackPressureError, PermanentOperatorError, TransientOperatorError
-from matterstack.plugins.interfaces import JobSpec
-from matterstack_ops_slurm import batch_submit, scheduler, submit_limits
+from matterstack.plugins import JobSpec
+from matterstack_ops_slurm import batch_submit, job_arrays, scheduler, submit_limits
 
 RETRY = "the next tick asks for these jobs by token and submits those not there"
 
@@ -17,8 +17,9 @@ def submit_jobs(backend, jobs: list[JobSpec], answer) -> None:
     """Submit ``jobs`` through ``backend`` (a SlurmBackend) in one round trip, calling
     ``answer(token, job id or error)`` per job as its line arrives. Jobs left unanswered (the
     script stopped at an outage, or the connection dropped) raise one TransientOperatorError
-    at the end; they stay unsubmitted or are found by their token next time."""
-    entries, workdirs = [], {}
+    at the end; they stay unsubmitted or are found by their token next time. With
+    ``job_arrays``, jobs of one shape go as job arrays (:mod:`~matterstack_ops_slurm.job_arrays`)."""
+    staged = []
     for job in jobs:
         try:
             workdir = backend.work_directory(job)
@@ -31,13 +32,22 @@ def submit_jobs(backend, jobs: list[JobSpec], answer) -> None:
         control.mkdir(parents=True, exist_ok=True)
         (control / "submit.sh").write_text(script)
         backend.remember("tokens", job.token, workdir)
-        workdirs[job.token] = workdir
-        entries.append((Path(job.input_dir), batch_submit.jobs_line(len(entries), job.token, options, workdir)))
-    if not entries:
+        staged.append((job, options, workdir))
+    if not staged:
         return
-    answers = _Answers(backend, workdirs, answer)
-    command = batch_submit.script(backend.workspace_root(), backend.site.accounting)
-    with batch_submit.pack(entries) as stream:
+    numbers = [None] * len(staged)
+    if backend.defaults.job_arrays:
+        numbers = job_arrays.groups((job_arrays.shape(job, backend.defaults) for job, _, _ in staged),
+                                    backend.array_limit())
+    entries, drivers, sizes = [], {}, {}
+    for index, ((job, options, workdir), number) in enumerate(zip(staged, numbers)):
+        if number is not None and number not in drivers:
+            drivers[number] = job_arrays.driver_script(job, backend.defaults)
+        sizes[job.token] = numbers.count(number) if number is not None else 1
+        entries.append((Path(job.input_dir), batch_submit.jobs_line(index, job.token, options, workdir, number)))
+    answers = _Answers(backend, {job.token: workdir for job, _, workdir in staged}, answer, sizes)
+    command = batch_submit.script(backend.workspace_root(), backend.site.accounting, backend.defaults.array_parallel)
+    with batch_submit.pack(entries, drivers) as stream:
         result = backend.transport.run_streaming(command, stream, answers.line, backend.timeout)
     answers.finish(result)
 
@@ -45,10 +55,11 @@ def submit_jobs(backend, jobs: list[JobSpec], answer) -> None:
 class _Answers:
     """Reads the script's lines: one outcome per token, handed on at once."""
 
-    def __init__(self, backend, workdirs: dict[str, str], answer):
+    def __init__(self, backend, workdirs: dict[str, str], answer, sizes: dict[str, int]):
         self.backend = backend
         self.workdirs = dict(workdirs)
         self.answer = answer
+        self.sizes = sizes
         self.refusal: BackPressureError | None = None
         self.trouble = ""
 
@@ -72,6 +83,8 @@ class _Answers:
                 self.workdirs[token] = workdir
                 self.trouble = f"unreadable answer for {token}: {detail[:100]!r}"
         elif kind == "refused" or (kind == "failed" and submit_limits.submit_refusal(detail)):
+            if self.refusal is None and self.sizes.get(token, 1) > 1:
+                self.backend.learn_array_limit(self.sizes[token] // 2)
             self.refusal = BackPressureError(
                 f"Slurm takes no more jobs from you for now ({submit_limits.submit_refusal(detail) or detail[:300]})",
                 fix="none needed: the next tick submits it again; a max_concurrent under the site's limit avoids the refusals")

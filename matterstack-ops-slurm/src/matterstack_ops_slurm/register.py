@@ -53,6 +53,10 @@ class SlurmDefaults:
     gpus: int | None = setting(None, help="sbatch --gres=gpu:N")
     gres: Scalar | None = setting(None, help="sbatch --gres as sbatch takes it, e.g. gpu:a100:2; the directive of gpus")
     modules: list[str] = setting(factory=list, help="lines run before the command, e.g. 'module load vasp'")
+    job_arrays: bool = setting(False, help="submit the attempts of one tick that ask for the same resources as one job "
+                                           "array (sbatch --array), one element per attempt; see slurm.md#job-arrays")
+    array_parallel: int | None = setting(None, help="with job_arrays: how many elements of one array may run at once "
+                                                    "(sbatch --array=0-K%N); absent: as many as the site allows")
     options: dict[str, Scalar] = pass_through(
         help="any other long option sbatch documents, by its name (mail-user or mail_user): #SBATCH --NAME=VALUE; true sets a flag",
         spellings=SBATCH_SPELLINGS, hint="or any long option sbatch documents (e.g. constraint, mail-user, exclusive)")
@@ -64,6 +68,8 @@ class SlurmDefaults:
         for name in ("time", "mem", "gres"):
             if isinstance(getattr(self, name), bool):
                 raise ValueError(f"sbatch --{name} takes a value, found {str(getattr(self, name)).lower()}")
+        if self.array_parallel is not None and self.array_parallel < 1:
+            raise ValueError(f"array_parallel must be 1 or more, found {self.array_parallel}")
         for name, value in self.options.items():
             problem = option_problem(name, value)
             if problem is not None:

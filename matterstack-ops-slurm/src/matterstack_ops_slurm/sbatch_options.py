@@ -45,7 +45,7 @@ RESERVED: dict[str, str] = {
     "job-name": "MatterStack names each job after its attempt and finds it by that name",
     "output": "MatterStack keeps Slurm's output in the job's .matterstack folder",
     "chdir": "MatterStack runs each job in its own work directory",
-    "array": "one attempt is one job; a job array would hide all but one exit code",
+    "array": "MatterStack builds the arrays itself: set job_arrays: true (and array_parallel) instead",
     "wrap": "MatterStack writes the job script itself",
     "parsable": "it changes what sbatch prints, which MatterStack reads",
     "test-only": "the job would never run; use dry_run: true to see what would be submitted",

@@ -15,9 +15,8 @@ import shlex
 
 import attrs
 
-from matterstack.core.status import AttemptStatus
 from matterstack.errors import PermanentOperatorError
-from matterstack.plugins.interfaces import JobObservation, JobSpec
+from matterstack.plugins import AttemptStatus, JobObservation, JobSpec
 from matterstack_ops_slurm.register import SlurmDefaults
 from matterstack_ops_slurm.sbatch_options import is_directive_word
 
@@ -69,11 +68,13 @@ class JobState:
 class SiteInfo:
     """What ``scontrol show config`` says about the cluster: which accounting it keeps
     (``slurmdbd``, ``jobcomp`` for completion records read by ``sacct -c``, or ``none``)
-    and how long finished jobs stay visible to squeue."""
+    how long finished jobs stay visible to squeue, and how many elements a job array may have
+    (``MaxArraySize``: indexes run from 0 to one less)."""
 
     accounting: str
     min_job_age: int | None
     cluster: str = ""
+    max_array_size: int = 1001
 
 
 def is_transient(text: str) -> bool:
@@ -82,7 +83,7 @@ def is_transient(text: str) -> bool:
     return any(marker in lowered for marker in TRANSIENT_MARKERS)
 
 
-def _word(name: str, value: object) -> str:
+def directive_value(name: str, value: object) -> str:
     text = str(value)
     if not is_directive_word(text):
         raise PermanentOperatorError(f"Slurm {name} {text!r} has characters sbatch cannot take in a directive",
@@ -119,7 +120,7 @@ def submit_script(job: JobSpec, defaults: SlurmDefaults) -> str:
     command with its output in ``stdout.log``/``stderr.log`` and records its exit code."""
     lines = ["#!/bin/bash"]
     for name, value in directives(job, defaults):
-        lines.append(f"#SBATCH --{name}" if value is True else f"#SBATCH --{name}={_word(name, value)}")
+        lines.append(f"#SBATCH --{name}" if value is True else f"#SBATCH --{name}={directive_value(name, value)}")
     lines.append(f"# MatterStack attempt {job.token}")
     lines += [line for line in defaults.modules]
     for name, value in sorted(job.env.items()):
@@ -175,8 +176,9 @@ def sbatch_command(workdir: str, file_options: list[tuple[str, str]] = ()) -> st
 
 
 def squeue_command(job_ids: list[str]) -> str:
-    """One squeue for many jobs: id, state, reason, partition."""
-    return f"squeue -h -t all -j {','.join(job_ids)} -o '%i|%T|%r|%P'"
+    """One squeue for many jobs: id, state, reason, partition (``-r``: one line per array
+    element, pending ones included, so each element is seen under its own ``<job>_<k>``)."""
+    return f"squeue -h -t all -r -j {','.join(job_ids)} -o '%i|%T|%r|%P'"
 
 
 def squeue_by_name_command(tokens: list[str]) -> str:
@@ -288,4 +290,6 @@ def parse_config(text: str) -> SiteInfo:
     jobcomp = values.get("JobCompType", "")
     accounting = "slurmdbd" if "slurmdbd" in storage else "jobcomp" if jobcomp.endswith("filetxt") else "none"
     age = re.match(r"\d+", values.get("MinJobAge", ""))
-    return SiteInfo(accounting, int(age.group()) if age else None, values.get("ClusterName", ""))
+    arrays = re.match(r"\d+", values.get("MaxArraySize", ""))
+    return SiteInfo(accounting, int(age.group()) if age else None, values.get("ClusterName", ""),
+                    int(arrays.group()) if arrays else 1001)

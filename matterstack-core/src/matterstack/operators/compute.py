@@ -22,7 +22,7 @@ from pathlib import Path
 
 from matterstack.atomic_write import write_atomic
 from matterstack.core.status import AttemptStatus
-from matterstack.errors import TransientOperatorError
+from matterstack.errors import PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import (
     AttemptContext,
     CollectResult,
@@ -182,11 +182,20 @@ class ComputeOperator(Operator):
         )
 
     def cancel(self, attempt: AttemptContext) -> None:
-        if attempt.external_id:
-            self.backend.cancel(attempt.external_id)
-        else:
-            for job_id in self.backend.find_by_token([attempt.attempt_id]).values():
-                self.backend.cancel(job_id)
+        for error in self.cancel_many([attempt]).values():
+            raise error
+
+    def cancel_many(self, attempts: list[AttemptContext]) -> dict[str, Exception]:
+        """One ``cancel_many`` of the backend for every job: those of attempts without a job
+        id yet are first asked for by token. An error stops none of them: all are refused."""
+        unknown = [a.attempt_id for a in attempts if not a.external_id]
+        try:
+            found = self.backend.find_by_token(unknown) if unknown else {}
+            job_ids = [a.external_id or found.get(a.attempt_id) for a in attempts]
+            self.backend.cancel_many([j for j in job_ids if j])
+        except (TransientOperatorError, PermanentOperatorError) as exc:
+            return {a.attempt_id: exc for a in attempts}
+        return {}
 
     def describe_wait(self, attempt: AttemptContext) -> str:
         refusal = attempt.operator_data.get(BACK_PRESSURE)

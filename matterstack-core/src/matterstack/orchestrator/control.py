@@ -18,7 +18,7 @@ from matterstack.core.status import AttemptStatus, RunStatus, TaskStatus
 from matterstack.core.transitions import check_run_transition
 from matterstack.errors import ConfigError, MatterStackError, OperatorError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.observe import attempt_key
+from matterstack.orchestrator.observe import group_by_key
 from matterstack.orchestrator.tickstate import TickState
 
 
@@ -281,29 +281,33 @@ def fail_orphans(handle: RunHandle, registry, timeout: timedelta, timeout_text: 
 
 
 def _cancel_attempts(state: TickState, attempts, reason: str) -> list[str]:
-    """Ask each attempt's operator to stop it; queue CANCELLED for those it stopped.
+    """Ask each instance's operator to stop its attempts (all of an instance's in one
+    ``cancel_many``); queue CANCELLED for those it stopped.
 
     An attempt whose instance is not configured or cannot be built is CANCELLED at once,
     the reason saying nothing was asked to stop it: no later try could reach it. Returns one
     line per attempt that could not be stopped (an instance that cannot be reached now)."""
     failures = []
-    for attempt in attempts:
-        key = attempt_key(attempt)
-        context = state.contexts([attempt])[0]
+    for key, group in group_by_key(list(attempts)).items():
         unbuildable = state.registry.build_failure(key) if key and state.registry.has(key) else None
         if unbuildable is not None or (key and not state.registry.has(key)):
             # Nothing here can ever reach that instance: waiting would keep the run for ever.
             why = unbuildable.one_line() if unbuildable is not None else "it is not configured"
-            state.transition(attempt, AttemptStatus.CANCELLED,
-                             f"{reason}; operator {key} cannot be built ({why}), so nothing was asked to stop "
-                             f"{attempt.external_id or 'its work'}")
+            for attempt in group:
+                state.transition(attempt, AttemptStatus.CANCELLED,
+                                 f"{reason}; operator {key} cannot be built ({why}), so nothing was asked to stop "
+                                 f"{attempt.external_id or 'its work'}")
             continue
         try:
             operator = state.registry.get(key) if key else None
-            if operator is not None:
-                operator.cancel(context)
+            refused = operator.cancel_many(state.contexts(group)) if operator is not None else {}
         except (OperatorError, MatterStackError) as exc:
-            failures.append(f"{attempt.task_id} ({key}): {exc.one_line()}")
-            continue
-        state.transition(attempt, AttemptStatus.CANCELLED, reason)
+            refused = {attempt.attempt_id: exc for attempt in group}
+        for attempt in group:
+            if attempt.attempt_id in refused:
+                error = refused[attempt.attempt_id]
+                words = error.one_line() if isinstance(error, MatterStackError) else str(error) or type(error).__name__
+                failures.append(f"{attempt.task_id} ({key}): {words}")
+            else:
+                state.transition(attempt, AttemptStatus.CANCELLED, reason)
     return failures

@@ -199,6 +199,19 @@ class Operator(abc.ABC):
     def cancel(self, attempt: AttemptContext) -> None:
         """Really stop the external work (scancel, a cancellation file, an HTTP DELETE)."""
 
+    def cancel_many(self, attempts: list[AttemptContext]) -> dict[str, Exception]:
+        """Stop several attempts (``matterstack cancel`` of a run stops all of an instance's
+        at once); return the error of each attempt that could not be stopped, by attempt id.
+        The default calls :meth:`cancel` for one attempt at a time; an operator that can
+        stop many in one round trip overrides it."""
+        failures: dict[str, Exception] = {}
+        for attempt in attempts:
+            try:
+                self.cancel(attempt)
+            except (TransientOperatorError, PermanentOperatorError) as exc:
+                failures[attempt.attempt_id] = exc
+        return failures
+
     @abc.abstractmethod
     def describe_wait(self, attempt: AttemptContext) -> str:
         """What the attempt waits for, in this operator's words, for ``explain``."""
@@ -298,6 +311,13 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def cancel(self, job_id: str) -> None:
         """Stop the job."""
+
+    def cancel_many(self, job_ids: list[str]) -> None:
+        """Stop several jobs; raise an operator error if they could not all be asked to stop.
+        The default calls :meth:`cancel` for each; a backend that can stop many with one
+        command overrides it."""
+        for job_id in job_ids:
+            self.cancel(job_id)
 
     @abc.abstractmethod
     def find_by_token(self, tokens: list[str]) -> dict[str, str]:
