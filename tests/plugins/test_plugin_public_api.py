@@ -126,3 +126,12 @@ def test_importing_the_plugin_api_for_registration_loads_no_model_or_store():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == "[]"
+
+
+@pytest.mark.parametrize("interface", ["Operator", "ComputeBackend"])
+def test_every_method_of_the_interfaces_is_documented(interface):
+    cls = getattr(matterstack.plugins, interface)
+    methods = [name for name in vars(cls) if not name.startswith("_")]
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+
+    assert [name for name in methods if f"`{name}" not in docs] == []

@@ -4,8 +4,9 @@ compute backend, in a work directory holding the task's staged files.
 ``prepare`` stages the inputs into the attempt directory and writes ``manifest.json`` and
 ``config_snapshot/``; ``submit`` hands a :class:`JobSpec` to the backend, tagged with the
 attempt token; ``poll`` asks the backend about all of the instance's jobs at once;
-``collect`` brings the outputs into the attempt directory (honouring ``download_patterns``)
-and records each file's sha256. Exit code 0 → COMPLETED; anything else → FAILED with the
+``fetch_results`` brings the outputs of all the attempts a tick collects down in one
+``fetch_many`` of the backend, and ``collect`` (which fetches what that could not) records
+each file's sha256, honouring ``download_patterns``. Exit code 0 → COMPLETED; anything else → FAILED with the
 exit code and the tail of stderr in the reason.
 
 An instance whose backend block says ``dry_run: true`` (0.2.x: print the command instead of
@@ -26,6 +27,7 @@ from matterstack.errors import PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import (
     AttemptContext,
     CollectResult,
+    FetchRequest,
     JobSpec,
     Observation,
     Operator,
@@ -55,6 +57,11 @@ class ComputeOperator(Operator):
     backend = None
     dry_run = False
     """From the backend block's ``dry_run``: record each attempt's command, run nothing."""
+
+    def __init__(self, key, settings, context):
+        super().__init__(key, settings, context)
+        self._fetched: set[str] = set()
+        """Attempts whose outputs ``fetch_results`` brought in and ``collect`` has not yet taken."""
 
     def job_spec(self, attempt: AttemptContext) -> JobSpec:
         task = attempt.task
@@ -166,12 +173,30 @@ class ComputeOperator(Operator):
             for a in attempts
         }
 
+    def fetch_results(self, attempts: list[AttemptContext]) -> None:
+        """The outputs of every attempt that has a job, through one ``fetch_many`` of the
+        backend; ``collect`` then fetches only those it could not bring in."""
+        requests = {a.external_id: (a, self._fetch_request(a)) for a in attempts if a.external_id}
+        if not requests:
+            return
+        failures = self.backend.fetch_many([request for _, request in requests.values()])
+        self._fetched.update(a.attempt_id for job_id, (a, _) in requests.items() if job_id not in failures)
+        outage = next((e for e in failures.values() if isinstance(e, TransientOperatorError)), None)
+        if outage is not None:
+            raise outage
+
+    @staticmethod
+    def _fetch_request(attempt: AttemptContext) -> FetchRequest:
+        patterns = attempt.task.download_patterns or {}
+        return FetchRequest(attempt.external_id, attempt.attempt_dir, patterns.get("include"), patterns.get("exclude"))
+
     def collect(self, attempt: AttemptContext) -> CollectResult:
         patterns = attempt.task.download_patterns
-        if attempt.external_id:
-            include = (patterns or {}).get("include")
-            exclude = (patterns or {}).get("exclude")
-            self.backend.fetch(attempt.external_id, attempt.attempt_dir, include, exclude)
+        if attempt.attempt_id in self._fetched:
+            self._fetched.discard(attempt.attempt_id)
+        elif attempt.external_id:
+            request = self._fetch_request(attempt)
+            self.backend.fetch(request.job_id, request.dest, request.include, request.exclude)
         staged = set(attempt.task.files)
         outputs = {name: path for name, path in list_outputs(attempt.attempt_dir, patterns).items()
                    if name not in staged}

@@ -104,7 +104,8 @@ def reconcile_created(state: TickState, attempts: list[Attempt]) -> list[Attempt
 
 
 def poll_active(state: TickState, attempts: list[Attempt]) -> None:
-    """Poll every submitted attempt and collect the finished ones."""
+    """Poll every submitted attempt and collect the finished ones: the operator first gets
+    all of them in one ``fetch_results``, then one ``collect`` per attempt."""
     for key, group in group_by_key(attempts).items():
         operator = usable_operator(state, key, group)
         if operator is None:
@@ -116,16 +117,11 @@ def poll_active(state: TickState, attempts: list[Attempt]) -> None:
             state.outage(key, exc, len(group))
             continue
         state.contact(key)
-        for attempt in group:
-            observation = observations.get(attempt.attempt_id)
-            if observation is None:
-                continue
-            status = _STATUSES.get(observation.status) or AttemptStatus(observation.status)
-            external_id = observation.external_id or attempt.external_id
-            if status == attempt.status and external_id == attempt.external_id:
-                continue
-            if status != attempt.status and status not in ATTEMPT_TRANSITIONS[attempt.status]:
-                continue  # a backwards report (a requeued job is queued again): same attempt
+        changes = _changes(group, observations)
+        finishing = [contexts[attempt.attempt_id] for attempt, status, _, _ in changes if status.is_terminal]
+        if finishing:
+            _fetch_results(state, operator, finishing, key)
+        for attempt, status, external_id, observation in changes:
             data = dict(attempt.operator_data)
             reason = observation.reason or f"{key} reports {status.value}"
             if status.is_terminal:
@@ -136,6 +132,30 @@ def poll_active(state: TickState, attempts: list[Attempt]) -> None:
             if observation.exit_code is not None:
                 data["exit_code"] = observation.exit_code
             state.transition(attempt, status, reason, external_id=external_id, operator_data=data)
+
+
+def _changes(group: list[Attempt], observations: dict) -> list[tuple]:
+    """``(attempt, status, external_id, observation)`` of each attempt the observations move."""
+    changes = []
+    for attempt in group:
+        observation = observations.get(attempt.attempt_id)
+        if observation is None:
+            continue
+        status = _STATUSES.get(observation.status) or AttemptStatus(observation.status)
+        external_id = observation.external_id or attempt.external_id
+        if status == attempt.status and external_id == attempt.external_id:
+            continue
+        if status != attempt.status and status not in ATTEMPT_TRANSITIONS[attempt.status]:
+            continue  # a backwards report (a requeued job is queued again): same attempt
+        changes.append((attempt, status, external_id, observation))
+    return changes
+
+
+def _fetch_results(state: TickState, operator, contexts: list, key: str) -> None:
+    try:
+        operator.fetch_results(contexts)
+    except TransientOperatorError as exc:
+        state.outage(key, exc, len(contexts), then="collected one at a time instead")
 
 
 def _collect(state: TickState, operator, context, key: str) -> dict | None:

@@ -38,10 +38,11 @@ class TickState:
         """Something the person running ``step`` should read (a missing key, an outage)."""
         self.notes.append(text)
 
-    def outage(self, key: str, exc: Exception, count: int) -> None:
-        """An instance could not be reached: nothing changes; remember it for ``explain``."""
+    def outage(self, key: str, exc: Exception, count: int, then: str = "unchanged, will retry") -> None:
+        """An instance could not be reached: remember it for ``explain``; ``then`` says what
+        becomes of the ``count`` attempts concerned (by default nothing changes)."""
         message = exc.one_line() if hasattr(exc, "one_line") else str(exc)
-        self.note(f"{key}: {message}; {count} attempt(s) unchanged, will retry")
+        self.note(f"{key}: {message}; {count} attempt(s) {then}")
         self.store.record_operator_contact(key, ok=False, at=self.now, error=message)
 
     def contact(self, key: str) -> None:

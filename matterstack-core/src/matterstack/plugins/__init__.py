@@ -29,6 +29,7 @@ _EXPORTS = {
         "BackendCapabilities",
         "CollectResult",
         "ComputeBackend",
+        "FetchRequest",
         "JobObservation",
         "JobSpec",
         "Observation",

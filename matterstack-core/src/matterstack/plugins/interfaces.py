@@ -35,6 +35,7 @@ __all__ = [
     "CollectResult",
     "ComputeBackend",
     "DeferredTask",
+    "FetchRequest",
     "JobObservation",
     "JobSpec",
     "Observation",
@@ -191,6 +192,15 @@ class Operator(abc.ABC):
     def reconcile(self, attempts: list[AttemptContext]) -> dict[str, Observation | None]:
         """For attempts whose submission outcome is unknown: the observation if the outside world has them, else None."""
 
+    def fetch_results(self, attempts: list[AttemptContext]) -> None:
+        """Bring in the results of several finished attempts together, before the core calls
+        :meth:`collect` for each of them: a tick hands every attempt of the instance it is
+        about to collect to one call. ``collect`` must then not fetch again what this brought
+        in. Raise :class:`TransientOperatorError` when the outside world cannot be reached:
+        the core notes the outage and still calls ``collect`` for each attempt. The default
+        brings in nothing (``collect`` fetches each attempt's results itself); an operator
+        that can bring many down in one round trip overrides it."""
+
     @abc.abstractmethod
     def collect(self, attempt: AttemptContext) -> CollectResult:
         """Bring a finished attempt's results (files, data) into its directory."""
@@ -239,6 +249,18 @@ class JobSpec:
     memory_gb: float | None = None
     gpus: int | None = None
     time_limit_minutes: int | None = None
+
+
+@attrs.frozen
+class FetchRequest:
+    """The outputs of one finished job to bring into ``dest``: the files matching an
+    ``include`` glob (default: all) and no ``exclude`` glob, as :meth:`ComputeBackend.fetch`
+    takes them."""
+
+    job_id: str
+    dest: Path
+    include: list[str] | None = None
+    exclude: list[str] | None = None
 
 
 @attrs.frozen
@@ -307,6 +329,23 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def fetch(self, job_id: str, dest: Path, include: list[str] | None = None, exclude: list[str] | None = None) -> None:
         """Copy the job's outputs into ``dest``, keeping files matching ``include`` globs and not ``exclude``."""
+
+    def fetch_many(self, requests: list[FetchRequest]) -> dict[str, Exception]:
+        """Bring in the outputs of several finished jobs; return the error of each job whose
+        outputs could not be brought in, by job id (the others are in their ``dest``). The
+        default calls :meth:`fetch` for one job at a time, and after a
+        :class:`TransientOperatorError` gives the jobs left that same error, unfetched; a
+        backend that can bring many down in one round trip overrides it."""
+        failures: dict[str, Exception] = {}
+        for index, request in enumerate(requests):
+            try:
+                self.fetch(request.job_id, request.dest, request.include, request.exclude)
+            except PermanentOperatorError as exc:
+                failures[request.job_id] = exc
+            except TransientOperatorError as exc:
+                failures.update((left.job_id, exc) for left in requests[index:])
+                break
+        return failures
 
     @abc.abstractmethod
     def cancel(self, job_id: str) -> None:
