@@ -8,9 +8,18 @@ workspace of N one-line tasks and an ``hpc`` instance over SSH to the harness (p
 imports that tree's code first and counts, at paramiko's level (so both trees are counted
 the same way), every SSH command started and every SFTP request. sbatch calls are the jobs
 Slurm then knows by the run's tokens. Every job is cancelled after. Targets (issue #17): at
-most 10 round trips per tick whatever N; 1,000 tasks submitted in at most 15 s on loopback.
+most 10 round trips per tick whatever N; 1,000 tasks submitted in at most 15 s on loopback;
+with ``job_arrays`` (``--arrays``: this checkout is measured once more with it), at most 2
+sbatch calls for 1,000 same-shaped tasks (an array is one sbatch: counted as the distinct
+array job ids of the run's attempts).
+
+``--latency-ms 50`` puts a proxy that delays every packet by half that in each direction
+(:mod:`delay_proxy`) between the SSH client and sshd: the time of a tick then grows with its
+round trips, not with its tasks (the baseline's thousands of round trips take minutes: give
+it a small ``--skip-baseline-over``).
 
     python bench/bench_slurm_submit.py [--tasks 200 1000] [--baseline COMMIT] [--skip-baseline-over 200]
+                                       [--arrays] [--latency-ms 50]
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from delay_proxy import DelayProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUND_TRIPS_TARGET = 10
@@ -96,16 +107,19 @@ def baseline_tree(commit: str, folder: Path) -> Path:
     return tree
 
 
-def one_tick(tree: Path, tasks: int, cluster: dict, folder: Path) -> dict:
-    workspace = folder / f"ws-{tree.name}-{tasks}"
+def one_tick(tree: Path, tasks: int, cluster: dict, folder: Path, arrays: bool = False,
+             ssh_port: int | None = None) -> dict:
+    label = f"{tree.name}-{tasks}" + ("-arrays" if arrays else "")
+    workspace = folder / f"ws-{label}"
     workspace.mkdir(parents=True)
     (workspace / "main.py").write_text(MAIN_PY)
     (workspace / "n.txt").write_text(str(tasks))
-    ssh = {"host": cluster["SLURM_HARNESS_SSH_HOST"], "port": int(cluster["SLURM_HARNESS_SSH_PORT"]),
+    ssh = {"host": cluster["SLURM_HARNESS_SSH_HOST"], "port": ssh_port or int(cluster["SLURM_HARNESS_SSH_PORT"]),
            "user": cluster["SLURM_HARNESS_SSH_USER"], "key_path": cluster["SLURM_HARNESS_SSH_KEY"],
-           "known_hosts": cluster["SLURM_HARNESS_SSH_KNOWN_HOSTS"]}
-    backend = {"type": "slurm", "workspace_root": str(folder / f"remote-{tree.name}-{tasks}"), "ssh": ssh, "slurm": {"time": "00:30:00"}}
-    operators = folder / f"operators-{tree.name}-{tasks}.yaml"
+           "known_hosts": known_hosts(cluster, folder, ssh_port)}
+    slurm = {"time": "00:30:00", **({"job_arrays": True} if arrays else {})}
+    backend = {"type": "slurm", "workspace_root": str(folder / f"remote-{label}"), "ssh": ssh, "slurm": slurm}
+    operators = folder / f"operators-{label}.yaml"
     operators.write_text(yaml.safe_dump({"defaults": {"operator": "hpc.default"},
                                          "operators": {"hpc.default": {"kind": "hpc", "backend": backend}}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MATTERSTACK_", "SLURM_"))}
@@ -122,6 +136,8 @@ def one_tick(tree: Path, tasks: int, cluster: dict, folder: Path) -> dict:
     if line is None:
         sys.exit(f"step failed in {tree}:\n{done.stdout}\n{done.stderr}")
     counts = json.loads(line[len("BENCH "):])
+    if arrays:
+        return _cancel_arrays(Path(run), counts, env)
     tokens = set(_tokens(Path(run)))
     listed = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i|%j"], env=env, capture_output=True, text=True).stdout
     queued = {row.split("|")[0] for row in listed.splitlines() if row.split("|")[-1] in tokens}
@@ -133,6 +149,30 @@ def one_tick(tree: Path, tasks: int, cluster: dict, folder: Path) -> dict:
     jobs = queued | {row.split("|")[0] for row in ended.splitlines() if row.split("|")[-1] in tokens}
     return {"seconds": counts["seconds"], "round_trips": counts["exec"] + counts["sftp"],
             "commands": counts["exec"], "sftp_requests": counts["sftp"], "sbatch": len(jobs), "attempts": len(tokens)}
+
+
+def _cancel_arrays(run: Path, counts: dict, env: dict) -> dict:
+    """The figures of a tick with job arrays: each distinct array job id was one sbatch."""
+    import sqlite3
+
+    with sqlite3.connect(run / "state.sqlite") as db:
+        ids = [row[0] for row in db.execute("select external_id from task_attempts") if row[0]]
+    masters = {job_id.split("_")[0] for job_id in ids}
+    if masters:
+        subprocess.run(["scancel", *masters], env=env, capture_output=True)
+    return {"seconds": counts["seconds"], "round_trips": counts["exec"] + counts["sftp"],
+            "commands": counts["exec"], "sftp_requests": counts["sftp"], "sbatch": len(masters), "attempts": len(ids)}
+
+
+def known_hosts(cluster: dict, folder: Path, port: int | None) -> str:
+    """The harness's known_hosts, or a copy naming the proxy's port for the same host key."""
+    original = cluster["SLURM_HARNESS_SSH_KNOWN_HOSTS"]
+    if port is None:
+        return original
+    copy = folder / f"known_hosts-{port}"
+    lines = Path(original).read_text().splitlines()
+    copy.write_text("".join(f"[127.0.0.1]:{port} {line.split(' ', 1)[1]}\n" for line in lines[:1]))
+    return str(copy)
 
 
 def _tokens(run: Path) -> list[str]:
@@ -148,18 +188,25 @@ def main() -> None:
     parser.add_argument("--baseline", default="96c4a9a~1", help="commit of the code to compare with")
     parser.add_argument("--skip-baseline-over", type=int, default=None,
                         help="run the baseline only for task counts up to this (it takes ~0.3 s per task)")
+    parser.add_argument("--arrays", action="store_true", help="measure this checkout with job_arrays too")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="round-trip time added to every SSH packet")
     args = parser.parse_args()
     cluster = start_cluster()
-    with tempfile.TemporaryDirectory(prefix="bench-slurm-submit-") as name:
+    proxy = DelayProxy(("127.0.0.1", int(cluster["SLURM_HARNESS_SSH_PORT"])), args.latency_ms / 2000)
+    with tempfile.TemporaryDirectory(prefix="bench-slurm-submit-") as name, proxy as proxy_port:
         folder = Path(name)
+        port = proxy_port if args.latency_ms else None
+        if args.latency_ms:
+            print(f"over a proxy adding {args.latency_ms:g} ms per round trip", flush=True)
         baseline = baseline_tree(args.baseline, folder)
         try:
             rows = []
+            trees = (("baseline", baseline), ("now", ROOT)) + ((("arrays", ROOT),) if args.arrays else ())
             for tasks in args.tasks:
-                for label, tree in (("baseline", baseline), ("now", ROOT)):
+                for label, tree in trees:
                     if label == "baseline" and args.skip_baseline_over is not None and tasks > args.skip_baseline_over:
                         continue
-                    result = one_tick(tree, tasks, cluster, folder)
+                    result = one_tick(tree, tasks, cluster, folder, arrays=label == "arrays", ssh_port=port)
                     rows.append((label, tasks, result))
                     print(f"{label:8} {tasks:5} tasks: {result['seconds']:7.2f} s, {result['round_trips']:6} round trips "
                           f"({result['commands']} commands, {result['sftp_requests']} SFTP requests), "
@@ -180,6 +227,10 @@ def main() -> None:
         seconds = now[1000]["seconds"]
         print(f"1,000 tasks submitted in {seconds:.1f} s (target ≤ {SECONDS_FOR_1000_TARGET:g} s: "
               f"{'met' if seconds <= SECONDS_FOR_1000_TARGET else 'NOT met'})")
+    arrays = {tasks: r for label, tasks, r in rows if label == "arrays"}
+    if 1000 in arrays:
+        print(f"with job_arrays, 1,000 tasks: {arrays[1000]['seconds']:.1f} s, {arrays[1000]['sbatch']} sbatch calls "
+              f"(target ≤ 2: {'met' if arrays[1000]['sbatch'] <= 2 else 'NOT met'})")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,13 @@ never stopped here (``noxfile.py`` stops them after the run)."""
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 
 import pytest
 
-from slurm_clusters import PROFILES, Cluster, start_cluster
+from slurm_clusters import HARNESS, PROFILES, Cluster, start_cluster
+from slurm_runs import SlurmRun
 
 
 @pytest.fixture(scope="session")
@@ -83,3 +85,28 @@ def make_backend(tmp_path, on_cluster):
 def token() -> str:
     """A fresh attempt token."""
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def slurm_run(tmp_path, on_cluster):
+    """``make(cluster, tasks, transport="ssh", slurm=None, **instances)``: a run of ``tasks``
+    on ``instances`` (default: ``hpc.default`` on ``cluster`` with the ``slurm`` job
+    defaults), made by ``matterstack init`` in ``tmp_path``."""
+    def make(cluster, tasks, transport="ssh", slurm=None, **instances):
+        on_cluster(cluster)
+        instances = instances or {"hpc.default": {"type": "slurm",
+                                                  **cluster.backend_block(transport, tmp_path / "remote", **(slurm or {}))}}
+        return SlurmRun(tmp_path, tasks, instances, env=cluster.command_env())
+
+    return make
+
+
+@pytest.fixture
+def outage_cluster(tmp_path):
+    """A cluster of this test's own (jobcomp profile, its own ports): stopping its slurmctld
+    disturbs no other test. Stopped and removed afterwards."""
+    state = tmp_path.parent / f"slurm-outage-{uuid.uuid4().hex[:8]}"
+    settings = {"SLURM_HARNESS_DIR": str(state), "SLURM_HARNESS_CTLD_PORT": "16847", "SLURM_HARNESS_SSH_PORT": "22247"}
+    cluster = start_cluster("jobcomp", **settings)
+    yield cluster, settings
+    subprocess.run([str(HARNESS / "slurm-down"), "--purge", str(state)], capture_output=True, timeout=120)

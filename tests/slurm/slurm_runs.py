@@ -8,8 +8,11 @@ state database (read-only) and ``attempts --json``."""
 from __future__ import annotations
 
 import json
+import random
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -126,3 +129,66 @@ class SlurmRun:
         """``matterstack step`` on this run, in a process of its own (to be killed)."""
         return subprocess.Popen(self._argv(["step", "{run}"]), env=self.env, cwd=self.workspace,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6, earliest: float = 0.05,
+                                 longest: float = 1.5, on_first_answer: bool = False, slurm=None) -> list[int]:
+    """Kill ``step`` ``kills`` times at random moments ``earliest`` to ``longest`` s in (with
+    ``on_first_answer``: as soon as the database shows that step has recorded a job, at most
+    ``longest`` s in), then loop the run to its end: every task ran in exactly one Slurm job
+    (or array element), the one its attempt names. ``slurm``: the instance's job defaults
+    (``job_arrays``). Returns how many attempts had a job id after each kill."""
+    ledger = Path(tempfile.mkdtemp(prefix="ledger-"))
+    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": RECORD_JOB_ID, "env": {"LEDGER": str(ledger), "TASK": f"t{i}"}}
+                              for i in range(tasks)], slurm=slurm)
+    rng = random.Random(kills)
+    recorded = [0]
+    for _ in range(kills):
+        process = run.step_process()
+        if on_first_answer:
+            deadline = time.monotonic() + longest
+            while (process.poll() is None and time.monotonic() < deadline
+                   and sum(1 for a in run.all_attempts() if a.external_id) <= recorded[-1]):
+                time.sleep(0.05)
+        else:
+            time.sleep(rng.uniform(earliest, longest))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        recorded.append(sum(1 for a in run.all_attempts() if a.external_id))
+    run.loop(timeout=120 + tasks)
+    time.sleep(2)
+
+    attempts = run.all_attempts()
+    ran = {a.attempt_id: (ledger / a.task_id).read_text().split() for a in attempts}
+    with run.store() as store:
+        integrity = store.integrity_check()
+    assert len(attempts) == tasks and {a.status.value for a in attempts} == {"COMPLETED"}
+    assert ran == {a.attempt_id: [a.external_id] for a in attempts}
+    if (slurm or {}).get("job_arrays"):
+        assert elements_of_arrays(cluster, {a.attempt_id for a in attempts}) == tasks
+    else:
+        jobs = {a.attempt_id: cluster.jobs_named(a.attempt_id) for a in attempts}
+        assert {a.attempt_id: [j["job_id"] for j in jobs[a.attempt_id]] for a in attempts} == {
+            a.attempt_id: [a.external_id] for a in attempts}
+    assert integrity == "ok"
+    return recorded[1:]
+
+
+RECORD_JOB_ID = ('if [ -n "$SLURM_ARRAY_JOB_ID" ]; then id=${SLURM_ARRAY_JOB_ID}_$SLURM_ARRAY_TASK_ID; '
+                 'else id=$SLURM_JOB_ID; fi; echo "$id" > out.txt; echo "$id" >> "$LEDGER/$TASK"')
+"""A task's command: its job id (``<array>_<index>`` for an array element) in ``out.txt`` and
+appended to the ledger file of its task, so a task that ran twice shows two lines."""
+
+
+def elements_of_arrays(cluster, attempt_ids: set[str]) -> int:
+    """How many array elements the cluster ran or holds in arrays named after these attempts
+    (``a.<attempt id>.<batch>``): the accounting's finished ones and squeue's live ones
+    (completion records name an element by its own job id, slurmdbd as ``<array>_<index>``)."""
+    def ours(name: str) -> bool:
+        return name.startswith("a.") and name[2:].rsplit(".", 1)[0] in attempt_ids
+
+    listed = cluster.slurm("squeue", "-h", "-t", "all", "-r", "-o", "%i|%j|%T").stdout
+    live = {job_id for job_id, name, state in (line.split("|") for line in listed.splitlines())
+            if ours(name) and state in ("PENDING", "CONFIGURING", "RUNNING", "COMPLETING")}
+    finished = {row["job_id"] for row in cluster.accounting_rows() if ours(row["name"])}
+    return len(finished) + len(live) if cluster.profile == "jobcomp" else len(finished | live)

@@ -9,32 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-import random
 import signal
-import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from slurm_clusters import HARNESS, start_cluster
-from slurm_runs import RUN_ENDED, SlurmRun
+from slurm_clusters import start_cluster
+from slurm_runs import RUN_ENDED, kill_steps_during_submission
 
 
 def files_and_hashes(folder):
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
-def slurm_run(tmp_path, on_cluster):
-    def make(cluster, tasks, transport="ssh", **instances):
-        on_cluster(cluster)
-        instances = instances or {"hpc.default": {"type": "slurm", **cluster.backend_block(transport, tmp_path / "remote")}}
-        return SlurmRun(tmp_path, tasks, instances, env=cluster.command_env())
-
-    return make
 
 
 def test_a_job_over_its_time_limit_fails_timeout_and_a_rerun_with_a_longer_limit_completes_as_attempt_2(
@@ -92,17 +79,6 @@ def test_cancelling_a_run_leaves_none_of_its_jobs_queued_or_running(jobcomp_clus
     assert {a.status.value for a in run.all_attempts()} == {"CANCELLED"}
 
 
-@pytest.fixture
-def outage_cluster(tmp_path):
-    """A cluster of this test's own (jobcomp profile, its own ports): stopping its slurmctld
-    disturbs no other test. Stopped and removed afterwards."""
-    state = tmp_path.parent / f"slurm-outage-{uuid.uuid4().hex[:8]}"
-    settings = {"SLURM_HARNESS_DIR": str(state), "SLURM_HARNESS_CTLD_PORT": "16847", "SLURM_HARNESS_SSH_PORT": "22247"}
-    cluster = start_cluster("jobcomp", **settings)
-    yield cluster, settings
-    subprocess.run([str(HARNESS / "slurm-down"), "--purge", str(state)], capture_output=True, timeout=120)
-
-
 def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_finishes_after(outage_cluster, slurm_run):
     cluster, settings = outage_cluster
     run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "sleep 3; echo ok > out.txt"} for i in range(2)])
@@ -120,41 +96,6 @@ def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_fi
     assert any(n.startswith("hpc.default: ") and "Unable to contact slurm controller" in n and "will retry" in n for n in notes)
     assert "FAILED" not in statuses_during
     assert {a.status.value for a in run.all_attempts()} == {"COMPLETED"}
-
-
-def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6, earliest: float = 0.05,
-                                 longest: float = 1.5, on_first_answer: bool = False) -> list[int]:
-    """Kill ``step`` ``kills`` times at random moments ``earliest`` to ``longest`` s in (with
-    ``on_first_answer``: as soon as the database shows that step has recorded a job, at most
-    ``longest`` s in), then loop the run to its end: every task ran in exactly one Slurm job,
-    the one its attempt names. Returns how many attempts had a job id after each kill."""
-    run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "echo $SLURM_JOB_ID > out.txt"} for i in range(tasks)])
-    rng = random.Random(kills)
-    recorded = [0]
-    for _ in range(kills):
-        process = run.step_process()
-        if on_first_answer:
-            deadline = time.monotonic() + longest
-            while (process.poll() is None and time.monotonic() < deadline
-                   and sum(1 for a in run.all_attempts() if a.external_id) <= recorded[-1]):
-                time.sleep(0.05)
-        else:
-            time.sleep(rng.uniform(earliest, longest))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        recorded.append(sum(1 for a in run.all_attempts() if a.external_id))
-    run.loop(timeout=120 + tasks)
-    time.sleep(2)
-
-    attempts = run.all_attempts()
-    jobs = {a.attempt_id: cluster.jobs_named(a.attempt_id) for a in attempts}
-    with run.store() as store:
-        integrity = store.integrity_check()
-    assert len(attempts) == tasks and {a.status.value for a in attempts} == {"COMPLETED"}
-    assert {a.attempt_id: len(j) for a, j in zip(attempts, jobs.values())} == {a.attempt_id: 1 for a in attempts}
-    assert all(jobs[a.attempt_id][0]["job_id"] == a.external_id for a in attempts)
-    assert integrity == "ok"
-    return recorded[1:]
 
 
 def test_killing_step_during_submission_never_gives_an_attempt_two_jobs(jobcomp_cluster, slurm_run):
@@ -179,7 +120,8 @@ def test_killing_step_during_a_batch_of_200_keeps_the_jobs_it_recorded_and_runs_
 
 @pytest.mark.soak
 def test_soak_killing_step_during_a_batch_of_200_twenty_times(jobcomp_cluster, slurm_run):
-    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=20, tasks=200, earliest=1.0, longest=12.0)
+    recorded = kill_steps_during_submission(jobcomp_cluster, slurm_run, kills=20, tasks=200, longest=60.0,
+                                            on_first_answer=True)
     assert any(0 < count < 200 for count in recorded), recorded
 
 

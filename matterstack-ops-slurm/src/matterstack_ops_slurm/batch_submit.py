@@ -7,14 +7,19 @@ The script, run by ``sh`` on the login node (or the local shell):
 1. takes ``<workspace_root>/.matterstack-batches/lock`` (``flock``, where the cluster has it),
    so a batch still running from a killed tick ends before the next one looks at the queue,
    and removes what killed batches left unpacked;
-2. unpacks the tar into a fresh folder there: ``jobs`` (one ``index|token|options|workdir``
-   line per job) and ``<index>/`` (the files of that job's work directory);
-3. asks squeue and the site's accounting once for every token, as reconcile does;
+2. unpacks the tar into a fresh folder there: ``jobs`` (one ``index|token|options|group|workdir``
+   line per job; ``group`` is the job array it goes in, empty for a job of its own),
+   ``<index>/`` (the files of that job's work directory) and ``drivers/<group>.sh``;
+3. asks squeue and the site's accounting once for every token, as reconcile does (for a job
+   whose work directory records an array, ``.matterstack/array``, for that array's name);
 4. for each job in order: a job-id record in its work directory, or a job squeue or the
-   accounting knows by its token, is adopted (``adopted|token|id``); otherwise the files are
-   copied into the work directory and sbatch runs there (``submitted|token|id``, the id is
-   written to ``.matterstack/job_id`` before the line), or sbatch's error is answered
-   (``failed|token|error``). After a refusal that means "no more jobs from you for now"
+   accounting knows by its token (or its array's name and index), is adopted
+   (``adopted|token|id``); otherwise the files are copied into the work directory and sbatch
+   runs there (``submitted|token|id``, the id is written to ``.matterstack/job_id`` before the
+   line), or sbatch's error is answered (``failed|token|error``). Jobs of a group are
+   submitted after the others, one ``sbatch --array`` per group
+   (:mod:`~matterstack_ops_slurm.job_arrays`), each element answered as ``<job>_<index>``.
+   After a refusal that means "no more jobs from you for now"
    (:mod:`~matterstack_ops_slurm.submit_limits`) or an error that means the controller is not
    answering, it submits nothing more: that job's line is ``refused|`` or ``outage|`` and every
    later job's is ``waiting|token|``.
