@@ -21,7 +21,8 @@ from typing import BinaryIO
 
 from matterstack.errors import TransientOperatorError
 from matterstack_ops_slurm.control_master import LoginTarget, check, login_needed
-from matterstack_ops_slurm.transport import CommandResult, Transport, _lines_of, _selected
+from matterstack_ops_slurm.child_process import run_piped
+from matterstack_ops_slurm.transport import CommandResult, Transport, selected
 
 # ssh's own exit code for "could not connect or authenticate"; a remote command's code otherwise.
 SSH_FAILED = 255
@@ -73,24 +74,14 @@ class OpenSshTransport(Transport):
             raise login_needed(self.target, self.instance_key)
         return CommandResult(done.returncode, done.stdout, done.stderr)
 
-    def run_streaming(self, command: str, stdin: BinaryIO, on_line, timeout: float) -> CommandResult:
+    def run_piped(self, command: str, stdin: BinaryIO | None, on_chunk, timeout: float) -> CommandResult:
         self.round_trips += 1
         if missing := self._no_master():
             raise missing
-        with tempfile.TemporaryFile() as errors:
-            process = subprocess.Popen(self._argv(command), stdin=stdin, stdout=subprocess.PIPE, stderr=errors)
-            try:
-                for line in _lines_of(process.stdout.fileno(), timeout):
-                    on_line(line)
-                code = process.wait(timeout=timeout)
-            except TimeoutError as exc:
-                process.kill()
-                process.wait()
-                raise self._timed_out(timeout, command) from exc
-            finally:
-                process.stdout.close()
-            errors.seek(0)
-            said = errors.read().decode(errors="replace")
+        try:
+            code, said = run_piped(self._argv(command), stdin, on_chunk, timeout)
+        except TimeoutError as exc:
+            raise self._timed_out(timeout, command) from exc
         if code == SSH_FAILED and not check(self.target).running:
             raise login_needed(self.target, self.instance_key)
         return CommandResult(code, "", said)
@@ -144,7 +135,7 @@ class OpenSshTransport(Transport):
             raise TransientOperatorError(f"ssh {self.label}: cannot list {remote_dir}: {' '.join(listing.stderr.split())[:300]}",
                                          fix="the next tick retries")
         names = [n[2:] for n in listing.stdout.split("\0") if n.startswith("./")]
-        wanted = [n for n in names if _selected(n, include, exclude)]
+        wanted = [n for n in names if selected(n, include, exclude)]
         if not wanted:
             return
 

@@ -20,9 +20,7 @@ import os
 import shutil
 import socket
 import stat
-import select
 import subprocess
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -31,6 +29,7 @@ from typing import BinaryIO
 import attrs
 
 from matterstack.errors import TransientOperatorError
+from matterstack_ops_slurm.child_process import LineSplitter, run_piped
 
 CONTROL_DIR = ".matterstack"
 
@@ -51,8 +50,9 @@ def wanted(name: str, include: list[str] | None, exclude: list[str] | None) -> b
     )
 
 
-def _selected(name: str, include: list[str] | None, exclude: list[str] | None) -> bool:
-    # The job's control files (exit code, Slurm's own output) always come back.
+def selected(name: str, include: list[str] | None, exclude: list[str] | None) -> bool:
+    """Whether relative file ``name`` of a work directory comes back: it passes the globs, or
+    it is one of the job's control files (exit code, Slurm's own output), which always do."""
     return name.startswith(CONTROL_DIR + "/") or wanted(name, include, exclude)
 
 
@@ -77,6 +77,23 @@ class Transport:
         (its ``stdout`` is empty). One round trip whatever the size of either stream. Raise
         TransientOperatorError if the cluster cannot be reached or ``timeout`` seconds pass
         without a line."""
+        lines = LineSplitter(on_line)
+        result = self.run_piped(command, stdin, lines, timeout)
+        lines.end()
+        return result
+
+    def run_to_file(self, command: str, stdin: BinaryIO | None, out: BinaryIO, timeout: float) -> CommandResult:
+        """Run ``command`` with ``stdin`` (a binary file, read to its end; None: nothing) as its
+        standard input, writing its standard output, bytes as they come, to ``out``; the
+        result holds the exit code and standard error (its ``stdout`` is empty). One round
+        trip whatever the size of either stream. Raise TransientOperatorError if the cluster
+        cannot be reached or ``timeout`` seconds pass without output."""
+        return self.run_piped(command, stdin, out.write, timeout)
+
+    def run_piped(self, command: str, stdin: BinaryIO | None, on_chunk: Callable[[bytes], None],
+                  timeout: float) -> CommandResult:
+        """What :meth:`run_streaming` and :meth:`run_to_file` do: run ``command`` with ``stdin``
+        and hand each chunk of its standard output to ``on_chunk`` as it arrives."""
         raise NotImplementedError
 
     def upload(self, local_dir: Path, remote_dir: str) -> None:
@@ -114,23 +131,14 @@ class LocalTransport(Transport):
                                          fix="check that slurmctld answers (`sinfo`)") from exc
         return CommandResult(done.returncode, done.stdout, done.stderr)
 
-    def run_streaming(self, command: str, stdin: BinaryIO, on_line, timeout: float) -> CommandResult:
+    def run_piped(self, command: str, stdin: BinaryIO | None, on_chunk, timeout: float) -> CommandResult:
         self.round_trips += 1
-        with tempfile.TemporaryFile() as errors:
-            process = subprocess.Popen(["/bin/sh", "-c", command], stdin=stdin, stdout=subprocess.PIPE, stderr=errors)
-            try:
-                for line in _lines_of(process.stdout.fileno(), timeout):
-                    on_line(line)
-                code = process.wait(timeout=timeout)
-            except TimeoutError as exc:
-                process.kill()
-                process.wait()
-                raise TransientOperatorError(f"local shell: no answer for {timeout:g} s from: {command[:80]}",
-                                             fix="check that slurmctld answers (`sinfo`)") from exc
-            finally:
-                process.stdout.close()
-            errors.seek(0)
-            return CommandResult(code, "", errors.read().decode(errors="replace"))
+        try:
+            code, errors = run_piped(["/bin/sh", "-c", command], stdin, on_chunk, timeout)
+        except TimeoutError as exc:
+            raise TransientOperatorError(f"local shell: no answer for {timeout:g} s from: {command[:80]}",
+                                         fix="check that slurmctld answers (`sinfo`)") from exc
+        return CommandResult(code, "", errors)
 
     def upload(self, local_dir: Path, remote_dir: str) -> None:
         target = Path(remote_dir)
@@ -154,7 +162,7 @@ class LocalTransport(Transport):
             return
         for path in sorted(source.rglob("*")):
             name = path.relative_to(source).as_posix()
-            if path.is_symlink() or not path.is_file() or not _selected(name, include, exclude):
+            if path.is_symlink() or not path.is_file() or not selected(name, include, exclude):
                 continue
             target = Path(dest) / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -224,7 +232,7 @@ class SshTransport(Transport):
             raise self._dropped(exc, "running a command") from exc
         return CommandResult(result.exited, result.stdout, result.stderr)
 
-    def run_streaming(self, command: str, stdin: BinaryIO, on_line, timeout: float) -> CommandResult:
+    def run_piped(self, command: str, stdin: BinaryIO | None, on_chunk, timeout: float) -> CommandResult:
         self.round_trips += 1
         try:
             channel = self._connection().client.get_transport().open_session(timeout=timeout)
@@ -235,16 +243,8 @@ class SshTransport(Transport):
         feeder = threading.Thread(target=_feed, args=(channel, stdin), name="matterstack-ssh-stdin", daemon=True)
         feeder.start()
         try:
-            pending = b""
-            while True:
-                chunk = channel.recv(65536)
-                if not chunk:
-                    break
-                *lines, pending = (pending + chunk).split(b"\n")
-                for line in lines:
-                    on_line(line.decode(errors="replace"))
-            if pending:
-                on_line(pending.decode(errors="replace"))
+            while chunk := channel.recv(65536):
+                on_chunk(chunk)
             errors = b""
             while chunk := channel.recv_stderr(65536):
                 errors += chunk
@@ -296,7 +296,7 @@ class SshTransport(Transport):
         sftp = self._sftp()
         try:
             for name in _sftp_walk(sftp, remote_dir, ""):
-                if _selected(name, include, exclude):
+                if selected(name, include, exclude):
                     self.round_trips += 1
                     target = Path(dest) / name
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -322,32 +322,15 @@ def close_all() -> None:
         SshTransport(target).close()
 
 
-def _feed(channel, stdin: BinaryIO) -> None:
-    """Send ``stdin`` to the channel, then its end (from a thread of its own, while the
-    caller reads what the command answers)."""
+def _feed(channel, stdin: BinaryIO | None) -> None:
+    """Send ``stdin`` (None: nothing) to the channel, then its end (from a thread of its own,
+    while the caller reads what the command answers)."""
     try:
-        while chunk := stdin.read(1 << 16):
+        while stdin is not None and (chunk := stdin.read(1 << 16)):
             channel.sendall(chunk)
         channel.shutdown_write()
     except (OSError, EOFError):  # the command ended or the connection dropped: the reader says so
         return
-
-
-def _lines_of(fd: int, timeout: float):
-    """The lines read from ``fd`` as they come; TimeoutError after ``timeout`` s of silence."""
-    pending = b""
-    while True:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        if not ready:
-            raise TimeoutError
-        chunk = os.read(fd, 1 << 16)
-        if not chunk:
-            break
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            yield line.decode(errors="replace")
-    if pending:
-        yield pending.decode(errors="replace")
 
 
 def _paramiko_errors() -> type:
