@@ -12,7 +12,8 @@ the site's accounting are asked first, and a job already there is adopted. A tic
 in one batch: one tar up, one remote script, one answer line per job
 (:mod:`~matterstack_ops_slurm.batch_submit`). Polling costs one
 squeue for all jobs; jobs squeue no longer shows cost one sacct between them, then one read
-of their exit-code files; a job is LOST only when all three come back empty.
+of their exit-code files; a job is LOST only when all three come back empty. The outputs of
+the jobs a tick collects come down as one archive (:mod:`~matterstack_ops_slurm.batch_fetch`).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import BackPressureError, ConfigError, PermanentOperatorError, TransientOperatorError
-from matterstack.plugins import AttemptStatus, BackendCapabilities, ComputeBackend, JobObservation, JobSpec
+from matterstack.plugins import AttemptStatus, BackendCapabilities, ComputeBackend, FetchRequest, JobObservation, JobSpec
 from matterstack_ops_slurm import job_arrays, scheduler, submit_limits
 from matterstack_ops_slurm.batch_answers import submit_jobs
+from matterstack_ops_slurm.batch_fetch import fetch_jobs
 from matterstack_ops_slurm.doctor import run_checks
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport, Transport
 
@@ -271,6 +273,11 @@ class SlurmBackend(ComputeBackend):
             raise PermanentOperatorError(f"no record of where Slurm job {job_id} ran",
                                          where=str(self.index), fix="copy its outputs by hand")
         self.transport.download(workdir, Path(dest), include, exclude)
+
+    def fetch_many(self, requests: list[FetchRequest]) -> dict[str, Exception]:
+        """The outputs of every job in one round trip: one archive of all their work
+        directories (see :mod:`~matterstack_ops_slurm.batch_fetch`)."""
+        return fetch_jobs(self, requests)
 
     def cancel(self, job_id: str) -> None:
         self.cancel_many([job_id])
