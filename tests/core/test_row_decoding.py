@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from matterstack.core.workflow import Task
 from matterstack.store.rows import (
+    _encode_task,
     attempt_from_row,
     attempt_from_values,
     attempt_values,
@@ -20,7 +21,7 @@ from matterstack.store.rows import (
     task_from_values,
     task_values,
 )
-from matterstack.core.convert import run_from_record
+from matterstack.core.convert import run_from_record, task_to_record
 from matterstack.store.schema import ATTEMPT_COLUMNS, RUN_COLUMNS, TASK_COLUMNS
 
 odd_values = (
@@ -45,6 +46,11 @@ def test_every_task_row_decodes_as_the_converter_reads_it(task):
     decoded = task_from_values(values)
     assert decoded == task_from_row(dict(zip(TASK_COLUMNS, values))) == task
     assert type(decoded) is type(task)
+
+
+@given(tasks)
+def test_every_task_is_encoded_as_the_converter_encodes_it(task):
+    assert task_values(task) == _encode_task(task_to_record(task))
 
 
 @given(attempts)

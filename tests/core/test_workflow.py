@@ -231,6 +231,23 @@ def test_validate_reports_cycles_too():
         workflow.validate()
 
 
+@given(st.data())
+def test_validate_refuses_exactly_the_workflows_that_cannot_be_ordered(data):
+    # given any graph of up to eight tasks, cycles and self-dependencies allowed
+    names = [f"t{index}" for index in range(data.draw(st.integers(min_value=1, max_value=8)))]
+    workflow = Workflow([Task(task_id=name, dependencies=data.draw(st.sets(st.sampled_from(names), max_size=3)))
+                         for name in names])
+    # when it is validated and ordered, then both refuse it with the same cycle, or neither does
+    def outcome(action):
+        try:
+            action()
+        except WorkflowError as exc:
+            return str(exc)
+        return None
+
+    assert outcome(workflow.validate) == outcome(workflow.topological_order)
+
+
 def test_only_tasks_can_be_added():
     with pytest.raises(WorkflowError):
         Workflow().add_task({"task_id": "x"})  # type: ignore[arg-type]

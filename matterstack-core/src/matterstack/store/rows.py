@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from matterstack.core.encoding import datetime_from_text, file_from_record
+from matterstack.core.encoding import datetime_from_text, file_from_record, file_to_record
 from matterstack.core.records import Attempt, AttemptEvent, Run
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.core.workflow import Task
@@ -38,6 +38,20 @@ def _convert():
     return convert
 
 
+_EMPTY_JSON = {type(None): "null", dict: "{}", list: "[]"}
+"""What ``json.dumps`` makes of the values most JSON columns hold (a task with no files, env,
+dependencies or download patterns): 5 µs each through the encoder, paid four times per task
+of a plan."""
+
+
+def _json_text(value: Any) -> str:
+    if not value:
+        text = _EMPTY_JSON.get(type(value))
+        if text is not None:
+            return text
+    return json.dumps(value)
+
+
 def _encoder(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any]]:
     """A function from a record to its encoded column values, in ``columns`` order.
 
@@ -50,7 +64,7 @@ def _encoder(columns: tuple[str, ...]) -> Callable[[Mapping[str, Any]], list[Any
     def encode(record: Mapping[str, Any]) -> list[Any]:
         values = list(pick(record))
         for i in json_positions:
-            values[i] = json.dumps(values[i])
+            values[i] = _json_text(values[i])
         for i in bool_positions:
             values[i] = int(values[i])
         return values
@@ -66,7 +80,30 @@ _encode_event = _encoder(EVENT_COLUMNS)
 
 def task_values(task: Task) -> list[Any]:
     """The :data:`TASK_COLUMNS` values of a task, encoded."""
+    if type(task) is Task:
+        return _plain_task_values(task)
     return _encode_task(_convert().task_to_record(task))
+
+
+def _plain_task_values(task: Task) -> list[Any]:
+    # What the converter gives a plain task, without it: a plan may hand over 100,000 tasks,
+    # and cattrs' unstructuring cost 15 µs of each one's 20 (tests/core/test_row_decoding.py
+    # compares the two).
+    return [
+        task.task_id, task.image, task.command,
+        _json_text({name: file_to_record(value) for name, value in task.files.items()}),
+        _json_text(task.env), _json_text(sorted(task.dependencies)),
+        task.cores, task.memory_gb, task.gpus, task.time_limit_minutes,
+        int(task.allow_dependency_failure), int(task.allow_failure),
+        _json_text(task.download_patterns), Task.task_type, task.operator_key,
+    ]
+
+
+assert TASK_COLUMNS == (
+    "task_id", "image", "command", "files", "env", "dependencies", "cores", "memory_gb", "gpus",
+    "time_limit_minutes", "allow_dependency_failure", "allow_failure", "download_patterns", "task_type",
+    "operator_key",
+), "_plain_task_values writes the task columns in this order"
 
 
 def task_from_row(row: Mapping[str, Any]) -> Task:

@@ -17,9 +17,8 @@ from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.workflow import Task
 from matterstack.store.database import IDS_PARAMETER, StoreDatabase, ids_parameter
 from matterstack.store.history import TaskEvent
-from matterstack.store.migrate import COUNT_UNFINISHED_DEPENDENCIES
 from matterstack.store.rows import task_from_row, task_from_values, task_values
-from matterstack.store.schema import READY_TASK_FILTER, TASK_COLUMNS
+from matterstack.store.schema import READY_TASK_FILTER, TASK_COLUMNS, TERMINAL_TASK_STATUSES
 
 _SELECT_TASKS = f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks"
 
@@ -36,21 +35,27 @@ class TaskQueries(StoreDatabase):
         if not tasks:
             return
         columns = (*TASK_COLUMNS, "run_id", "status", "waiting_on")
-        rows = [(*task_values(task), self.run_id, TaskStatus.PENDING.value, 0) for task in tasks]
+        encoded = [task_values(task) for task in tasks]
         dependencies = [(task.task_id, dep) for task in tasks for dep in sorted(task.dependencies)]
+        batch = {task.task_id for task in tasks}
+        earlier = {dep for task in tasks for dep in task.dependencies if dep not in batch}
         with self._transaction() as connection:
+            # The batch's own tasks are PENDING, so only dependencies on earlier tasks can be
+            # finished already: counted here rather than by an UPDATE over every new row,
+            # which took as long as inserting them (a plan may hand over 100,000 at once).
+            finished = {
+                task_id for (task_id,) in connection.execute(
+                    f"SELECT task_id FROM tasks WHERE task_id IN {IDS_PARAMETER}"
+                    f" AND status IN {TERMINAL_TASK_STATUSES}", (ids_parameter(earlier),))
+            } if earlier else set()
             connection.executemany(
                 f"INSERT INTO tasks ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                rows,
+                [(*values, self.run_id, TaskStatus.PENDING.value, sum(dep not in finished for dep in task.dependencies))
+                 for values, task in zip(encoded, tasks)],
             )
             connection.executemany(
                 "INSERT OR IGNORE INTO task_dependencies (task_id, depends_on) VALUES (?, ?)",
                 dependencies,
-            )
-            connection.execute(
-                f"UPDATE tasks SET waiting_on = ({COUNT_UNFINISHED_DEPENDENCIES})"
-                f" WHERE task_id IN {IDS_PARAMETER}",
-                (ids_parameter(task.task_id for task in tasks),),
             )
 
     def get_task(self, task_id: str) -> Task:
