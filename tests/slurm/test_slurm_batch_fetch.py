@@ -17,7 +17,7 @@ import pytest
 
 from matterstack.core.status import AttemptStatus
 from matterstack.plugins import FetchRequest
-from matterstack_ops_slurm.batch_fetch import Destination, RefusedArchive, unpack
+from matterstack_ops_slurm.batch_fetch import Destination, RefusedArchive, path_list, unpack
 from matterstack_ops_slurm.control_master import LoginTarget, close_master, open_master
 from matterstack_ops_slurm.openssh_transport import OpenSshTransport
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport
@@ -135,6 +135,17 @@ def test_a_job_the_run_has_no_record_of_is_an_error_of_its_own(jobcomp_cluster, 
     assert (job.input_dir / "out.txt").read_text() == "0\n"
 
 
+def test_a_job_whose_include_names_plain_files_asks_for_those_and_its_control_folder_only(tmp_path):
+    destinations = {"/w/a1": Destination("1", tmp_path, include=["stderr.log", "results/sigma.txt"]),
+                    "/w/a2": Destination("2", tmp_path, include=["results/*"]),
+                    "/w/a3": Destination("3", tmp_path, include=["../elsewhere.txt"]),
+                    "w/a4": Destination("4", tmp_path)}
+
+    asked = path_list(destinations).read().decode().splitlines()
+
+    assert asked == ["/w/a1/.matterstack", "/w/a1/stderr.log", "/w/a1/results/sigma.txt", "/w/a2", "/w/a3", "./w/a4"]
+
+
 def hostile_archive(members: list[tuple[str, bytes | str]]) -> io.BytesIO:
     """A hand-made archive such as a compromised login node could send instead of the one
     asked for: ``(name, content)`` of regular files, or ``(name, "->target")`` of symbolic links."""
@@ -208,3 +219,17 @@ def test_a_run_collects_every_output_file_of_its_tasks_over_ssh(jobcomp_cluster,
         assert not (folder / "big.tmp").exists()
     recorded = {a.task_id: a.operator_data["output_files"] for a in run.all_attempts()}
     assert all({"results/a.txt", "results/deep/b.txt"} <= set(files) for files in recorded.values())
+
+
+def test_failed_tasks_over_ssh_quote_their_own_stderr_and_keep_their_outputs(jobcomp_cluster, slurm_run):
+    tasks = [{"task_id": f"bad{i}", "command": f"echo partial {i} > partial.txt; echo boom {i} >&2; exit 3"}
+             for i in range(3)]
+    run = slurm_run(jobcomp_cluster, tasks)
+
+    run.step_until(lambda r: r.run_status() == "FAILED", timeout=180)
+
+    for i in range(3):
+        (attempt,) = run.attempts(f"bad{i}")
+        assert attempt.status.value == "FAILED"
+        assert f"exit code 3: boom {i}" in attempt.status_reason
+        assert (run.root / attempt.relative_path / "partial.txt").read_text() == f"partial {i}\n"

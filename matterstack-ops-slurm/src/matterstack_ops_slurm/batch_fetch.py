@@ -4,8 +4,10 @@ to its standard output (:meth:`Transport.run_to_file`), which is unpacked here i
 attempt directory.
 
 What is unpacked: each job's regular files that pass its ``include``/``exclude`` globs, and
-its control files (``.matterstack/``), which always come back. The globs are applied here,
-so excluded files still travel. Symbolic links travel as links and are skipped, so nothing is
+its control files (``.matterstack/``), which always come back. The globs are applied here:
+a job whose ``include`` names plain files (no ``*?[``, as the stderr a failed job's reason
+quotes) sends only those and its control folder, any other sends its whole work directory,
+excluded files too. Symbolic links travel as links and are skipped, so nothing is
 followed out of a work directory (as over SFTP); hard links travel as files
 (``--hard-dereference``). A member named outside every work directory asked for, or through
 ``..``, can only come from something that is not the archive asked for: the whole archive is
@@ -25,12 +27,13 @@ import attrs
 
 from matterstack.errors import PermanentOperatorError, TransientOperatorError
 from matterstack.plugins import FetchRequest
-from matterstack_ops_slurm.transport import selected
+from matterstack_ops_slurm.transport import CONTROL_DIR, selected
 
-COMMAND = ('while IFS= read -r dir; do if [ -d "$dir" ]; then printf \'%s\\n\' "$dir"; fi; done'
+COMMAND = ('while IFS= read -r path; do if [ -e "$path" ]; then printf \'%s\\n\' "$path"; fi; done'
            ' | tar -c -f - -P --hard-dereference --no-unquote -T -')
-"""The remote command: the work directories that exist, archived under the names given
+"""The remote command: the paths asked for that exist, archived under the names given
 (``-P``); a missing one (nothing was ever staged there) brings nothing, as a download does."""
+_GLOB_CHARS = frozenset("*?[")
 
 
 @attrs.frozen
@@ -66,8 +69,7 @@ def fetch_jobs(backend, requests: list[FetchRequest]) -> dict[str, Exception]:
     backend.index.mkdir(parents=True, exist_ok=True)
     try:
         with tempfile.TemporaryFile(dir=backend.index) as archive:
-            result = backend.transport.run_to_file(COMMAND, work_directory_list(list(destinations)), archive,
-                                                   backend.timeout)
+            result = backend.transport.run_to_file(COMMAND, path_list(destinations), archive, backend.timeout)
             archive.seek(0)
             unpack(archive, destinations)
     except TransientOperatorError as exc:
@@ -85,13 +87,22 @@ def fetch_jobs(backend, requests: list[FetchRequest]) -> dict[str, Exception]:
     return failures
 
 
-def work_directory_list(workdirs: list[str]) -> BinaryIO:
-    """The standard input of :data:`COMMAND`: one work directory a line, a relative one as
-    ``./name`` (tar must never read a name as an option). Rewound, ready to be read."""
+def path_list(destinations: dict[str, Destination]) -> BinaryIO:
+    """The standard input of :data:`COMMAND`: one path a line (a work directory, or the plain
+    files its ``include`` names and its control folder), a relative one as ``./name`` (tar
+    must never read a name as an option). Rewound, ready to be read."""
+    paths = [path for workdir, destination in destinations.items() for path in _asked(workdir, destination.include)]
     stream = tempfile.TemporaryFile()
-    stream.write("".join(f"{d if d.startswith('/') else './' + d}\n" for d in workdirs).encode())
+    stream.write("".join(f"{p if p.startswith('/') else './' + p}\n" for p in paths).encode())
     stream.seek(0)
     return stream
+
+
+def _asked(workdir: str, include: list[str] | None) -> list[str]:
+    plain = bool(include) and all(
+        name and not _GLOB_CHARS & set(name) and not name.startswith("/") and ".." not in name.split("/")
+        for name in include)
+    return [f"{workdir}/{name}" for name in (CONTROL_DIR, *include)] if plain else [workdir]
 
 
 def unpack(archive: BinaryIO, destinations: dict[str, Destination]) -> None:

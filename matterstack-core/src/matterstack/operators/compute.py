@@ -132,6 +132,8 @@ class ComputeOperator(Operator):
     def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:
         by_job = {a.external_id: a for a in attempts if a.external_id}
         seen = self.backend.poll_many(list(by_job))
+        self._fetch_stderr({job_id: by_job[job_id] for job_id, job in seen.items()
+                            if job.status == AttemptStatus.FAILED and job.exit_code is not None})
         out = {}
         for job_id, job in seen.items():
             attempt = by_job[job_id]
@@ -140,7 +142,7 @@ class ComputeOperator(Operator):
                 continue
             reason = job.reason
             if job.status == AttemptStatus.FAILED and job.exit_code is not None:
-                tail = self._stderr_tail(attempt, job_id)
+                tail = stderr_tail(attempt.attempt_dir)
                 reason = f"exit code {job.exit_code}" + (f": {tail}" if tail else "")
                 if job.native_state and job.native_state not in ("FAILED", "exited"):
                     reason = f"{job.native_state}, {reason}"
@@ -239,11 +241,14 @@ class ComputeOperator(Operator):
         if self.backend is not None:
             self.backend.close()
 
-    def _stderr_tail(self, attempt: AttemptContext, job_id: str) -> str:
-        """The tail of the job's stderr, fetched first when the job ran elsewhere."""
-        if not (attempt.attempt_dir / "stderr.log").is_file():
+    def _fetch_stderr(self, failed: dict[str, AttemptContext]) -> None:
+        """The ``stderr.log`` of failed jobs that ran elsewhere, for their reasons: one
+        ``fetch_many`` for all of them (a reason goes without its tail if that fails;
+        collect fetches everything later)."""
+        missing = [FetchRequest(job_id, a.attempt_dir, ["stderr.log"]) for job_id, a in failed.items()
+                   if not (a.attempt_dir / "stderr.log").is_file()]
+        if missing:
             try:
-                self.backend.fetch(job_id, attempt.attempt_dir, ["stderr.log"], None)
-            except TransientOperatorError:
-                return ""  # the reason goes without it; collect fetches everything later
-        return stderr_tail(attempt.attempt_dir)
+                self.backend.fetch_many(missing)
+            except (TransientOperatorError, PermanentOperatorError):
+                pass  # the default fetch_many answers errors; a backend of its own may raise them
