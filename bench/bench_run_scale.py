@@ -26,14 +26,18 @@ their attempts through ``add_attempts``; before that, a run of 3,000 tasks is bu
 way and through ``StateStore.add_tasks``, and the two files must hold the same rows.
 
 Everything here is CPU-bound: the figures are of a machine whose other users are named in the
-first line printed (the load average before the run).
+first line printed (the load average before the run). With ``--baseline COMMIT`` each part runs
+in child processes on a git worktree of that commit and on this tree, alternately, and the
+medians are printed side by side (the sources of the worktree first on ``PYTHONPATH``).
 
     python bench/bench_run_scale.py [--ticks N] [--runs N] [--rounds R] [--only tick,cli,plan,loop]
+                                    [--baseline COMMIT [--repeat N]]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
 import statistics
@@ -62,6 +66,8 @@ from matterstack.store import StateStore
 from matterstack.store.rows import task_values
 from matterstack.store.schema import TASK_COLUMNS
 
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ("matterstack-core/src", "matterstack-ops-slurm/src", "matterstack-ops-human/src", "matterstack-ops-experiment/src")
 BIG, BASELINE_SIZE, ACTIVE = 1_000_000, 100_000, 1_000
 PLANNED = 100_000
 LOOP_RUNS, LOOP_TASKS, LOOP_ACTIVE = 100, 1_000, 10
@@ -276,18 +282,10 @@ def verdict(value: float, target: float) -> str:
     return "met" if value <= target else "NOT MET"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ticks", type=int, default=15, help="timed in-process ticks per run (default 15)")
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per whole-process command (default 7)")
-    parser.add_argument("--rounds", type=int, default=5, help="extra loop rounds timed (default 5)")
-    parser.add_argument("--only", default="tick,cli,plan,loop", help="which parts, comma-separated")
-    options = parser.parse_args()
-    parts = set(options.only.split(","))
+def measure(parts: set[str], options) -> list[tuple[str, float, str, str]]:
+    """``(what, milliseconds, target, baseline in this run)`` for each part asked for."""
     host = PluginHost.load(environ={"MATTERSTACK_LOAD_PLUGINS": ""})
     host.pm.register(BenchPlugin(), name="bench")
-    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores;"
-          f" python {sys.version.split()[0]}")
     rows = []
     with tempfile.TemporaryDirectory(prefix="ms-bench-scale-") as name:
         folder = Path(name)
@@ -315,6 +313,66 @@ def main() -> None:
             rows.append((f"`loop`, {LOOP_RUNS} active runs, per run per round", r["loop"], "loop",
                          f"in-process tick of one run {r['tick_one']:.2f} ms; loop of 1 round"
                          f" {r['short']:.0f} ms, of {1 + options.rounds} {r['long']:.0f} ms"))
+    return rows
+
+
+def against_baseline(parts: list[str], options) -> None:
+    """Each part in a child process, on a git worktree of ``--baseline`` and on this tree,
+    alternately, ``--repeat`` times; the medians side by side."""
+    passed = ["--ticks", str(options.ticks), "--runs", str(options.runs), "--rounds", str(options.rounds), "--json"]
+    with tempfile.TemporaryDirectory(prefix="ms-bench-scale-trees-") as name:
+        baseline = Path(name) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), options.baseline],
+                       check=True, capture_output=True)
+        figures: dict[tuple[str, str], list[float]] = {}
+        order: list[tuple[str, str]] = []
+        try:
+            for part in parts:
+                for turn in range(options.repeat):
+                    trees = [("baseline", baseline), ("now", ROOT)]
+                    for label, tree in trees if turn % 2 == 0 else trees[::-1]:
+                        env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
+                        done = subprocess.run([sys.executable, __file__, "--only", part, *passed], env=env,
+                                              capture_output=True, text=True, check=True)
+                        for what, value, target, _ in json.loads(done.stdout.splitlines()[-1]):
+                            if (what, target) not in order:
+                                order.append((what, target))
+                            key = (what, target if label == "now" else f"{target} baseline")
+                            figures.setdefault(key, []).append(value)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
+                           capture_output=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; baseline {options.baseline},"
+          f" medians of {options.repeat} child runs each, interleaved")
+    for what, target in order:
+        now = statistics.median(figures[(what, target)])
+        before = statistics.median(figures[(what, f"{target} baseline")])
+        goal = TARGETS_MS[target]
+        print(f"  {what:<52} {before:9.2f} -> {now:9.2f} ms ({before / now:.2f}x)"
+              f"  (target <= {goal:g} ms: {verdict(now, goal)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ticks", type=int, default=15, help="timed in-process ticks per run (default 15)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per whole-process command (default 7)")
+    parser.add_argument("--rounds", type=int, default=5, help="extra loop rounds timed (default 5)")
+    parser.add_argument("--only", default="tick,cli,plan,loop", help="which parts, comma-separated")
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also measure a git worktree of COMMIT, each part in child processes, alternately")
+    parser.add_argument("--repeat", type=int, default=3, help="child runs per tree and part with --baseline")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
+    options = parser.parse_args()
+    parts = options.only.split(",")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores;"
+          f" python {sys.version.split()[0]}")
+    if options.baseline:
+        against_baseline(parts, options)
+        return
+    rows = measure(set(parts), options)
+    if options.json:
+        print(json.dumps(rows))
+        return
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for label, value, target, baseline in rows:
         goal = TARGETS_MS[target]

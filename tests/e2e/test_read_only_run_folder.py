@@ -106,3 +106,19 @@ def test_explain_reads_a_read_only_0_2_x_run_without_migrating_it(tmp_path, inst
     assert ok(explained).stdout.startswith(f"Run {V3_RUNNING}: ")
     assert [a["operator_key"] for a in json.loads(ok(attempts).stdout)] == ["hpc.default"]
     assert hash_tree(run_dir) == before
+
+
+def test_loop_over_the_project_leaves_out_a_run_it_may_not_write_and_finishes_the_others(project, read_only):
+    # given two runs that have not started, one of them in a folder the user may not write
+    project.add_workspace("two", TWO_TASKS)
+    blocked, free = project.init("two"), project.init("two")
+    before = read_only(project.run_dir(blocked))
+
+    # when every active run is looped
+    result = as_a_user_who_may_not_write(project, "loop", "--interval", "0.05")
+
+    # then the other run completes, the read-only one is named once and left as it was
+    assert result.returncode == 2, result.stderr
+    assert f"Run {free} COMPLETED" in result.stdout
+    assert result.stderr.count(f"Error: run {blocked} left out: ") == 1
+    assert hash_tree(project.run_dir(blocked)) == before

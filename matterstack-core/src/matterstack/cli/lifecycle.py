@@ -220,33 +220,41 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
                     continue
                 handle = RunHandle.from_run_dir(run_dir)
                 try:
-                    with open_store(handle) as store:
-                        if store.get_run().status.is_terminal:
-                            continue
-                    active += 1
-                    if run_dir not in sessions:
-                        sessions[run_dir] = (load_campaign(handle.workspace_path), flags.registry(handle))
-                    campaign, registry = sessions[run_dir]
-                    report = step_once(handle, campaign, registry)
-                except RunLockedError as exc:
-                    if run_dir not in said_locked:
-                        why = ("its database is locked by another process" if isinstance(exc, DatabaseBusyError)
-                               else "being stepped by another process")
-                        typer.echo(f"{handle.run_id}: {why}, skipped", err=True)
-                        said_locked.add(run_dir)
-                    continue
+                    store = open_store(handle)
                 except MatterStackError as exc:
                     typer.echo(f"Error: run {handle.run_id} left out: {exc.one_line()}", err=True)
                     left_out.add(run_dir)
                     continue
-                said_locked.discard(run_dir)
-                ticks[run_dir] = ticks.get(run_dir, 0) + 1
-                busy = busy or bool(report.submitted or report.finished or report.planned)
-                for note in report.notes:
-                    if (run_dir, note) not in shown_notes:
-                        printer.note(f"{handle.run_id}: note: {note}")
-                        shown_notes.add((run_dir, note))
-                with open_store(handle) as store:
+                # One connection per run and round serves the status check, the tick and the
+                # progress line: opening one costs more than a tick that finds nothing to do.
+                with store:
+                    try:
+                        if store.get_run().status.is_terminal:
+                            continue
+                        active += 1
+                        if run_dir not in sessions:
+                            sessions[run_dir] = (load_campaign(handle.workspace_path), flags.registry(handle))
+                        campaign, registry = sessions[run_dir]
+                        # A store this process may not write is left to step_once, which says why.
+                        report = step_once(handle, campaign, registry, None if store.readonly else store)
+                    except RunLockedError as exc:
+                        if run_dir not in said_locked:
+                            why = ("its database is locked by another process" if isinstance(exc, DatabaseBusyError)
+                                   else "being stepped by another process")
+                            typer.echo(f"{handle.run_id}: {why}, skipped", err=True)
+                            said_locked.add(run_dir)
+                        continue
+                    except MatterStackError as exc:
+                        typer.echo(f"Error: run {handle.run_id} left out: {exc.one_line()}", err=True)
+                        left_out.add(run_dir)
+                        continue
+                    said_locked.discard(run_dir)
+                    ticks[run_dir] = ticks.get(run_dir, 0) + 1
+                    busy = busy or bool(report.submitted or report.finished or report.planned)
+                    for note in report.notes:
+                        if (run_dir, note) not in shown_notes:
+                            printer.note(f"{handle.run_id}: note: {note}")
+                            shown_notes.add((run_dir, note))
                     printer.show(handle.run_id, store)
                     if report.status.is_terminal:
                         run = store.get_run()
