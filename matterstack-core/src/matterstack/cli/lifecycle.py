@@ -15,6 +15,11 @@ EXIT_RUN_FAILED = 1
 PROGRESS_REFRESH_SECONDS = 0.1
 """The progress line is drawn at most this often (and once more at the end): each drawing
 reads the run's counts, which a loop of short tasks would otherwise do after every tick."""
+KEPT_STORES = 256
+"""How many runs' databases ``loop`` over a project keeps open between rounds (three file
+descriptors each), as ``loop <run>`` keeps its one: opening one and closing it again (a WAL
+checkpoint with an fsync) cost more than a tick that finds nothing to do. The databases of
+further runs are opened and closed every round."""
 LOCKED_RETRY_SECONDS = 0.05
 BUSY_RETRY_SECONDS = 1.0
 """Pause between tries while another process holds the run's database (each try itself
@@ -204,6 +209,7 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
     from matterstack.project.layout import all_runs, load_campaign
 
     sessions: dict[Path, tuple] = {}
+    kept: dict[Path, object] = {}  # open stores of unfinished runs, reused next round
     ticks: dict[Path, int] = {}
     said_locked: set[Path] = set()
     left_out: set[Path] = set()
@@ -219,15 +225,15 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
                 if run_dir in left_out or (max_ticks is not None and ticks.get(run_dir, 0) >= max_ticks):
                     continue
                 handle = RunHandle.from_run_dir(run_dir)
+                store = kept.pop(run_dir, None)
+                if store is None:
+                    try:
+                        store = open_store(handle)
+                    except MatterStackError as exc:
+                        typer.echo(f"Error: run {handle.run_id} left out: {exc.one_line()}", err=True)
+                        left_out.add(run_dir)
+                        continue
                 try:
-                    store = open_store(handle)
-                except MatterStackError as exc:
-                    typer.echo(f"Error: run {handle.run_id} left out: {exc.one_line()}", err=True)
-                    left_out.add(run_dir)
-                    continue
-                # One connection per run and round serves the status check, the tick and the
-                # progress line: opening one costs more than a tick that finds nothing to do.
-                with store:
                     try:
                         if store.get_run().status.is_terminal:
                             continue
@@ -261,6 +267,11 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
                         reason = f" ({run.status_reason})" if run.status_reason else ""
                         typer.echo(f"Run {handle.run_id} {run.status.value}{reason}")
                         ended[run_dir] = run.status.value
+                    elif not store.readonly and len(kept) < KEPT_STORES:
+                        kept[run_dir], store = store, None
+                finally:
+                    if store is not None:
+                        store.close()
             if active == 0:
                 if not ended and not left_out:
                     typer.echo("No active runs.")
@@ -271,6 +282,8 @@ def _loop_all(ws_root: Path, interval: float, max_ticks: Optional[int], flags: W
                 time.sleep(idle_wait)
                 idle_wait = min(idle_wait * 2, interval)
     finally:
+        for store in kept.values():
+            store.close()
         for _, registry in sessions.values():
             registry.close()
     if left_out:
