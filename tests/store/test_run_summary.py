@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
+from pathlib import Path
 
 import pytest
-from store_helpers import copy_legacy_db
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from store_helpers import copy_legacy_db, new_run
 
+from matterstack.core.status import TaskStatus
+from matterstack.core.workflow import Task
 from matterstack.errors import StoreError
 from matterstack.store import StateStore
 from matterstack.store.summary import run_summary
@@ -47,3 +54,24 @@ def test_a_file_whose_tables_cannot_be_read_is_refused_in_one_line(tmp_path, leg
     with pytest.raises(StoreError, match="cannot be read") as caught:
         run_summary(db_path)
     assert str(db_path) in caught.value.one_line()
+
+
+@settings(max_examples=40, deadline=None)
+@given(statuses=st.lists(st.sampled_from([*(s.value for s in TaskStatus), "PEND", "PENDINGX", "pending", "Z"]),
+                         max_size=30))
+def test_task_counts_are_those_of_grouping_every_task_by_status(statuses):
+    # given a run whose tasks have any statuses, those of older writers and odd texts too
+    folder = Path(tempfile.mkdtemp(prefix="ms-summary-"))
+    try:
+        db_path = folder / "state.sqlite"
+        with StateStore.create(db_path, new_run()) as store:
+            store.add_tasks([Task(task_id=f"t{i}") for i in range(len(statuses))])
+        with sqlite3.connect(db_path) as connection:
+            connection.executemany("UPDATE tasks SET status = ? WHERE task_id = ?",
+                                   [(status, f"t{i}") for i, status in enumerate(statuses)])
+            grouped = dict(connection.execute("SELECT status, COUNT(*) FROM tasks GROUP BY status"))
+        connection.close()
+        # when it is summarised, then each status is counted as grouping would, in its order
+        assert list(run_summary(db_path)["tasks"].items()) == list(grouped.items())
+    finally:
+        shutil.rmtree(folder)

@@ -19,10 +19,17 @@ from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER
 
+# Grouping a million tasks by status reads every entry of ix_tasks_status (160 ms here), but
+# SQLite counts a whole table without reading its entries (7 ms). So the tasks are counted,
+# each status but PENDING is counted over its own range of the index, and PENDING is the rest:
+# a run that is mostly waiting costs next to nothing, one mostly finished at most what the
+# grouping did. One statement, so every count is of the same snapshot.
 SUMMARY_SQL = (
     "SELECT run_id, workspace_slug, status, status_reason, created_at,"
+    " (SELECT COUNT(*) FROM tasks),"
     " (SELECT json_group_object(status, n) FROM"
-    " (SELECT status, COUNT(*) AS n FROM tasks GROUP BY status)),"
+    " (SELECT status, COUNT(*) AS n FROM tasks WHERE status < 'PENDING' GROUP BY status"
+    " UNION ALL SELECT status, COUNT(*) AS n FROM tasks WHERE status > 'PENDING' GROUP BY status)),"
     f" (SELECT COUNT(*) FROM task_attempts WHERE {ACTIVE_ATTEMPT_FILTER})"
     " FROM runs"
 )
@@ -60,14 +67,18 @@ def _summary(connection, path: Path) -> dict[str, Any]:
     if len(rows) != 1:
         raise StoreError(f"holds {len(rows)} runs, expected one", where=str(path),
                          fix="point MatterStack at a run folder's state.sqlite")
-    run_id, slug, status, reason, created_at, counts, active = rows[0]
+    run_id, slug, status, reason, created_at, total, others, active = rows[0]
+    counts = json.loads(others)
+    pending = total - sum(counts.values())
+    if pending:
+        counts["PENDING"] = pending
     return {
         "run_id": run_id,
         "workspace_slug": slug,
         "status": status,
         "status_reason": reason,
         "created_at": _iso(created_at),
-        "tasks": json.loads(counts),
+        "tasks": dict(sorted(counts.items())),
         "active_attempts": active,
     }
 
