@@ -4,6 +4,8 @@ the moment it arrives, so the core records it before the next line is read."""
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
 from pathlib import Path
 
 from matterstack.errors import BackPressureError, PermanentOperatorError, TransientOperatorError
@@ -39,15 +41,21 @@ def submit_jobs(backend, jobs: list[JobSpec], answer) -> None:
     if backend.defaults.job_arrays:
         numbers = job_arrays.groups((job_arrays.shape(job, backend.defaults) for job, _, _ in staged),
                                     backend.array_limit())
-    entries, drivers, sizes = [], {}, {}
+    root = backend.workspace_root().rstrip("/")
+    members = Counter(numbers)
+    packed, drivers, sizes = [], {}, {}
     for index, ((job, options, workdir), number) in enumerate(zip(staged, numbers)):
         if number is not None and number not in drivers:
             drivers[number] = job_arrays.driver_script(job, backend.defaults)
-        sizes[job.token] = numbers.count(number) if number is not None else 1
-        entries.append((Path(job.input_dir), batch_submit.jobs_line(index, job.token, options, workdir, number)))
+        sizes[job.token] = members[number] if number is not None else 1
+        anchor = workdir.replace("%", "%%")  # sbatch expands % in file names: %% is a literal %
+        packed.append(batch_submit.PackedJob(
+            index=index, token=job.token, group=number, relative=workdir[len(root) + 1:], workdir=workdir,
+            folder=Path(job.input_dir), arguments=tuple(f"--{name}={anchor}/{value}" for name, value in options)))
     answers = _Answers(backend, {job.token: workdir for job, _, workdir in staged}, answer, sizes)
-    command = batch_submit.script(backend.workspace_root(), backend.site.accounting, backend.defaults.array_parallel)
-    with batch_submit.pack(entries, drivers) as stream:
+    batch = uuid.uuid4().hex[:12]
+    command = batch_submit.script(backend.workspace_root(), batch, backend.site.accounting, backend.defaults.array_parallel)
+    with batch_submit.pack(batch, packed, drivers) as stream:
         result = backend.transport.run_streaming(command, stream, answers.line, backend.timeout)
     answers.finish(result)
 
