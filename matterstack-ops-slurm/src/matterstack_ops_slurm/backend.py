@@ -66,6 +66,7 @@ class SlurmBackend(ComputeBackend):
         self._site: scheduler.SiteInfo | None = None
         self._root: str | None = None
         self._queue: str | None = None
+        self._made: set[Path] = set()
 
     # --- what the cluster is ------------------------------------------------------------
     @property
@@ -111,8 +112,14 @@ class SlurmBackend(ComputeBackend):
         """Keep in the run directory which work directory a token (``kind`` ``tokens``) or a
         job id (``jobs``) belongs to."""
         folder = self.index / kind
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_text(workdir)
+        if folder not in self._made:  # a batch remembers thousands: one mkdir per folder
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        try:
+            (folder / name).write_text(workdir)
+        except FileNotFoundError:  # the folder went away while this process ran
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(workdir)
 
     def _recall(self, kind: str, name: str) -> str | None:
         try:
