@@ -80,6 +80,38 @@ def test_doctor_command_prints_one_line_per_check_of_each_slurm_instance(account
     assert any(line.startswith("local.default") and "nothing to check" in line for line in lines)
 
 
+def test_operators_check_with_cluster_refuses_a_partition_the_cluster_does_not_have_in_one_line(jobcomp_cluster, tmp_path):
+    operators = write_operators_yaml(tmp_path / "operators.yaml", {
+        "hpc.default": {"type": "slurm", **jobcomp_cluster.backend_block("ssh", tmp_path / "a", partition="debug")},
+        "hpc.gpu": {"type": "slurm", **jobcomp_cluster.backend_block("ssh", tmp_path / "b", partition="gpu")},
+    })
+
+    offline = subprocess.run([str(MATTERSTACK), "operators", "check", str(operators)], capture_output=True, text=True,
+                             env=jobcomp_cluster.command_env(), timeout=300)
+    online = subprocess.run([str(MATTERSTACK), "operators", "check", str(operators), "--cluster"], capture_output=True,
+                            text=True, env=jobcomp_cluster.command_env(), timeout=300)
+
+    assert offline.returncode == 0
+    assert online.returncode == 2
+    assert online.stderr.strip() == (
+        f"Error: {operators}: operators.hpc.gpu.backend.slurm.partition: partition 'gpu' does not exist on "
+        f"root@127.0.0.1:{jobcomp_cluster.ssh_block()['port']} (sinfo lists: debug, dev) (fix: use one of those, "
+        "or leave partition out for the cluster's default)")
+
+
+def test_operators_check_with_cluster_notes_an_instance_it_cannot_reach_and_exits_1(jobcomp_cluster, tmp_path):
+    block = {"type": "slurm", **jobcomp_cluster.backend_block("ssh", tmp_path / "remote", partition="debug")}
+    block["ssh"]["port"] = 1
+    operators = write_operators_yaml(tmp_path / "operators.yaml", {"hpc.default": block})
+
+    done = subprocess.run([str(MATTERSTACK), "operators", "check", str(operators), "--cluster"], capture_output=True,
+                          text=True, env=jobcomp_cluster.command_env(), timeout=300)
+
+    assert done.returncode == 1
+    assert any(line.startswith("note: hpc.default: not checked against its system: ") and "127.0.0.1:1" in line
+               for line in done.stdout.splitlines())
+
+
 def legacy_file(tmp_path, cluster, body: str | None = None):
     path = tmp_path / "curc.yaml"
     ssh = cluster.ssh_block()

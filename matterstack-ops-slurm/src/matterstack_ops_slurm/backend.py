@@ -28,7 +28,7 @@ from matterstack.plugins import AttemptStatus, BackendCapabilities, ComputeBacke
 from matterstack_ops_slurm import job_arrays, scheduler, submit_limits
 from matterstack_ops_slurm.batch_answers import submit_jobs
 from matterstack_ops_slurm.batch_fetch import fetch_jobs
-from matterstack_ops_slurm.doctor import run_checks
+from matterstack_ops_slurm.doctor import run_checks, settings_problems
 from matterstack_ops_slurm.transport import LocalTransport, SshTarget, SshTransport, Transport
 
 _JOB_ID = re.compile(r"[0-9][0-9_+]*\Z")
@@ -338,6 +338,10 @@ class SlurmBackend(ComputeBackend):
             except TransientOperatorError as exc:
                 self._queue = f"the queue could not be read ({exc.what})"
         return self._queue
+
+    def check_settings(self) -> list[tuple[str, str, str]]:
+        """The partition the ``slurm`` block names exists on the cluster (one sinfo)."""
+        return settings_problems(self)
 
     def doctor(self) -> list[tuple[str, bool, str]]:
         """One ``(check, ok, detail)`` per thing ``matterstack doctor`` looks at."""

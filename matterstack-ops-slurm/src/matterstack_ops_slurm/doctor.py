@@ -41,6 +41,19 @@ def run_checks(backend) -> list[tuple[str, bool, str]]:
     return checks
 
 
+def settings_problems(backend) -> list[tuple[str, str, str]]:
+    """What ``operators check --cluster`` refuses: a partition sbatch would refuse."""
+    wanted = backend.defaults.partition
+    if wanted is None:
+        return []
+    partitions = [name.rstrip("*") for name in _partitions(backend)]
+    if wanted in partitions:
+        return []
+    return [("slurm.partition", f"partition {wanted!r} does not exist on {backend.transport.label} "
+                                f"(sinfo lists: {', '.join(partitions) or 'none'})",
+             "use one of those, or leave partition out for the cluster's default")]
+
+
 def _partitions(backend) -> dict[str, str]:
     """Partition name → availability (``up``), the default one marked with ``*``."""
     text = backend.query("sinfo -h -o '%P|%a'").stdout

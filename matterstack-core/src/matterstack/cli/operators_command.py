@@ -123,6 +123,9 @@ def check(
     workspaces_root: Optional[Path] = WorkspacesRoot,
     config: Optional[Path] = typer.Option(None, "--config", help="Read the profiles of profile backends from this file alone."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    cluster: bool = typer.Option(
+        False, "--cluster", help="Also ask each instance's system whether it knows what the settings name "
+                                 "(e.g. a Slurm partition); exit 1 when one cannot be reached."),
 ) -> None:
     """Validate operators.yaml as a run would (no run is touched) and list its instances.
 
@@ -139,16 +142,20 @@ def check(
     if file is not None:
         report = check_report(file, host, config)
         typer.echo(json.dumps(report, indent=2) if as_json else "\n".join(_render(report)))
-        return
-    reports = workspace_reports(_workspaces(workspace, workspaces_root), host, config)
-    if as_json:
-        typer.echo(json.dumps(reports, indent=2))
-        return
-    for report in reports:
-        origin = report["file"] or "no operators.yaml in the workspace and $MATTERSTACK_OPERATORS_CONFIG unset"
-        whose = f"workspace {report['workspace']}" if report["workspace"] else "no workspace in the project"
-        typer.echo(f"{whose}: {report['source']} ({origin})")
-        typer.echo("\n".join("  " + line for line in _render(report)))
+        reports = [report]
+    else:
+        reports = workspace_reports(_workspaces(workspace, workspaces_root), host, config)
+        if as_json:
+            typer.echo(json.dumps(reports, indent=2))
+        for report in [] if as_json else reports:
+            origin = report["file"] or "no operators.yaml in the workspace and $MATTERSTACK_OPERATORS_CONFIG unset"
+            whose = f"workspace {report['workspace']}" if report["workspace"] else "no workspace in the project"
+            typer.echo(f"{whose}: {report['source']} ({origin})")
+            typer.echo("\n".join("  " + line for line in _render(report)))
+    if cluster:
+        from matterstack.cli.operators_cluster import report_cluster_check
+
+        report_cluster_check(list(dict.fromkeys(Path(r["file"]) if r["file"] else None for r in reports)))
 
 
 def _workspaces(workspace: Optional[str], workspaces_root: Optional[Path]) -> list:

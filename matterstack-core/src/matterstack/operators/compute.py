@@ -224,6 +224,9 @@ class ComputeOperator(Operator):
             return {a.attempt_id: exc for a in attempts}
         return {}
 
+    def check_settings(self) -> list[tuple[str, str, str]]:
+        return [(f"backend.{where}", problem, fix) for where, problem, fix in self.backend.check_settings()]
+
     def describe_wait(self, attempt: AttemptContext) -> str:
         refusal = attempt.operator_data.get(BACK_PRESSURE)
         if not attempt.external_id and refusal:

@@ -226,6 +226,13 @@ class Operator(abc.ABC):
     def describe_wait(self, attempt: AttemptContext) -> str:
         """What the attempt waits for, in this operator's words, for ``explain``."""
 
+    def check_settings(self) -> list[tuple[str, str, str]]:
+        """Ask the outside system whether it knows what the settings name (a partition, a
+        queue, an instrument), for ``matterstack operators check --cluster``: one
+        ``(key path inside the instance's block, problem, fix)`` per setting it refuses; raise
+        :class:`TransientOperatorError` when it cannot be asked. The default checks nothing."""
+        return []
+
     def close(self) -> None:
         """Release what the operator holds open (connections); the default holds nothing."""
 
@@ -361,6 +368,11 @@ class ComputeBackend(abc.ABC):
     @abc.abstractmethod
     def find_by_token(self, tokens: list[str]) -> dict[str, str]:
         """Job ids of the jobs carrying these tokens, for the tokens that have one."""
+
+    def check_settings(self) -> list[tuple[str, str, str]]:
+        """As :meth:`Operator.check_settings`, with key paths inside the ``backend`` block
+        (``slurm.partition``); the compute kinds prefix them. The default checks nothing."""
+        return []
 
     def describe_queue(self) -> str:
         """This user's jobs in the scheduler now, in a few words for ``explain`` while an
