@@ -13,8 +13,9 @@ import nox
 ROOT = Path(__file__).parent
 WHEELHOUSE = ROOT / ".nox" / "wheelhouse"
 DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-human", "matterstack-ops-experiment")
-TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis", "pydantic")
+TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis", "pydantic", "selenium")
 HARNESS = ROOT / "tools" / "slurm-harness"
+BROWSER_INSTALL = ROOT / "tools" / "browser" / "install"
 SLURM_PROFILES = ("jobcomp", "accounting")
 FIXTURE_PROFILES = ("maxsubmit",)
 """Harness profiles only some tests need: their fixtures start them, the sessions stop them."""
@@ -35,8 +36,10 @@ def install_from_wheelhouse(session: nox.Session, *extra: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the suite (``pytest -n 2``; arguments after ``--`` are added) on installed wheels,
-    with the Slurm test clusters (both harness profiles) up for its duration."""
+    with Debian's chromium for the browser tests (apt-installed when missing) and the Slurm
+    test clusters (both harness profiles) up for its duration."""
     install_from_wheelhouse(session, *TEST_DEPENDENCIES)
+    session.run(str(BROWSER_INSTALL), external=True, silent=True)
     for profile in SLURM_PROFILES:
         session.run(str(HARNESS / "slurm-up"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
     try:
@@ -54,13 +57,16 @@ def stop_clusters(session: nox.Session, profiles: tuple[str, ...]) -> None:
 @nox.session
 def soak(session: nox.Session) -> None:
     """Run the tests marked ``soak`` (``pytest -m soak``, e.g. the crash campaign with 300
-    kills), installed as for ``tests``; arguments after ``--`` are added."""
+    kills, the Slurm runs on the accounting cluster), installed as for ``tests``, with the
+    Slurm test clusters up around it; arguments after ``--`` are added."""
     install_from_wheelhouse(session, *TEST_DEPENDENCIES)
+    for profile in SLURM_PROFILES:
+        session.run(str(HARNESS / "slurm-up"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
     try:
         session.run("pytest", "-n", "2", "-m", "soak", *session.posargs,
                     env={"MATTERSTACK_TEST_WHEELHOUSE": str(WHEELHOUSE)})
     finally:
-        stop_clusters(session, FIXTURE_PROFILES)
+        stop_clusters(session, SLURM_PROFILES + FIXTURE_PROFILES)
 
 
 @nox.session
