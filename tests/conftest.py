@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from browser import browser  # noqa: F401  (the fixture, for every test folder)
 from installs import DISTRIBUTIONS, PluginPath, Venv
 
 from matterstack.plugins import reset_plugin_host
