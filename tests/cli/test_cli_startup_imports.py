@@ -9,7 +9,7 @@ import pytest
 
 from installs import run
 
-HEAVY = ("sqlite_utils", "cattrs", "fabric", "paramiko")
+HEAVY = ("sqlite_utils", "cattrs", "fabric", "paramiko", "jinja2")
 
 
 def imported_modules(*args: str) -> set[str]:

@@ -12,7 +12,7 @@ import pytest
 from e2e_kit import EXAMPLES, Project, ok, sha256
 
 RUN_FILES = {"state.sqlite", "state.sqlite-wal", "state.sqlite-shm", "run.lock", "campaign_state.json", "evidence",
-             "tasks", ".matterstack-local"}
+             "tasks", ".matterstack-local", "iterations.jsonl"}
 
 
 @attrs.frozen
@@ -47,7 +47,8 @@ def test_matterstack_run_of_the_demo_completes_and_prints_where_the_report_is(de
 
     assert lines[0] == f"Run {demo.run_id}  (workspace examples/screening)"
     assert f"Run {demo.run_id} COMPLETED (plan returned None: the campaign is done)" in lines
-    assert lines[-1] == f"Report: {demo.run_dir / 'evidence' / 'report.md'}"
+    assert lines[-2:] == [f"HTML report: {demo.run_dir / 'evidence' / 'report.html'}",
+                          f"Report: {demo.run_dir / 'evidence' / 'report.md'}"]
     assert (demo.run_dir / "evidence" / "report.md").is_file()
     assert demo.project.run_status(demo.run_id) == "COMPLETED"
 

@@ -76,7 +76,8 @@ def test_export_evidence_of_a_read_only_run_folder_writes_into_output(project, f
 
     result = ok(as_a_user_who_may_not_write(project, "export-evidence", finished_run, "--output", str(output)))
 
-    assert result.stdout == f"Evidence written: {output / 'bundle.json'} and {output / 'report.md'}\n"
+    assert result.stdout == (f"Evidence written: {output / 'bundle.json'}, {output / 'report.md'} "
+                             f"and {output / 'report.html'}\n")
     assert json.loads((output / "bundle.json").read_text())["run_id"] == finished_run
     assert hash_tree(run_dir) == before
 

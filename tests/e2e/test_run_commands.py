@@ -131,10 +131,11 @@ def test_export_evidence_twice_writes_identical_files(finished):
     evidence = project.run_dir(run_id) / "evidence"
 
     first = ok(project.matterstack("export-evidence", run_id))
-    files = {name: (evidence / name).read_bytes() for name in ("bundle.json", "report.md")}
+    files = {name: (evidence / name).read_bytes() for name in ("bundle.json", "report.md", "report.html")}
     ok(project.matterstack("export-evidence", run_id))
 
-    assert first.stdout == f"Evidence written: {evidence / 'bundle.json'} and {evidence / 'report.md'}\n"
+    assert first.stdout == (f"Evidence written: {evidence / 'bundle.json'}, {evidence / 'report.md'} "
+                            f"and {evidence / 'report.html'}\n")
     assert {name: (evidence / name).read_bytes() for name in files} == files
     bundle = json.loads(files["bundle.json"])
     assert [t["task_id"] for t in bundle["tasks"]] == ["prepare", "report"]

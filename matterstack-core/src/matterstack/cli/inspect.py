@@ -195,7 +195,7 @@ def export_evidence(
         help="Write the evidence into DIR instead of the run's evidence/ (for a run folder you may not write)."),
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
-    """Rebuild evidence/bundle.json and evidence/report.md from the database."""
+    """Rebuild evidence/bundle.json, evidence/report.md and evidence/report.html from the database."""
     from matterstack.errors import ConfigError
     from matterstack.orchestrator.evidence import export_evidence as export
     from matterstack.wiring.summary import wiring_summary
@@ -211,7 +211,7 @@ def export_evidence(
                 where=f"run {handle.run_id}",
                 fix="pass --output DIR, a folder you may write" if output is None else "choose a folder you may write",
             ) from exc
-    typer.echo(f"Evidence written: {report.parent / 'bundle.json'} and {report}")
+    typer.echo(f"Evidence written: {report.parent / 'bundle.json'}, {report} and {report.parent / 'report.html'}")
 
 
 def monitor(

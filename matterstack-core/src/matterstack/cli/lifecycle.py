@@ -312,6 +312,8 @@ def run(
     status = _loop_one(handle, interval, None, flags)
     with open_store(handle) as store:
         report = export_evidence(handle, store, wiring_summary(handle))
+    # The Markdown report stays the last line: scripts read it from there.
+    typer.echo(f"HTML report: {report.parent / 'report.html'}")
     typer.echo(f"Report: {report}")
     if status in ("FAILED", "CANCELLED"):
         raise typer.Exit(EXIT_RUN_FAILED)

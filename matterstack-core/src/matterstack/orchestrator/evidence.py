@@ -1,5 +1,7 @@
-"""The evidence bundle: ``evidence/bundle.json`` and ``evidence/report.md``, rebuilt from the
-state database alone (idempotent: the same database gives the same files), and
+"""The evidence bundle: ``evidence/bundle.json``, ``evidence/report.md`` and
+``evidence/report.html`` (see :mod:`.report_html`), rebuilt from the state database alone
+(and, for the HTML report's iterations, the run's ``iterations.jsonl``; idempotent: the same
+records give the same files), and
 ``evidence/operators_snapshot/``, a copy of the run's wiring snapshot. ``bundle.json`` also
 carries the top-level keys MatterStack 0.2.x wrote (see :mod:`.evidence_legacy`)."""
 
@@ -133,7 +135,7 @@ def _wiring_lines(wiring: dict | None) -> list[str]:
 
 
 def export_evidence(handle: RunHandle, store, wiring: dict | None = None, folder: Path | None = None) -> Path:
-    """Write ``bundle.json`` and ``report.md`` into ``folder`` (default: the run's
+    """Write ``bundle.json``, ``report.md`` and ``report.html`` into ``folder`` (default: the run's
     ``evidence/``); return the report's path."""
     bundle = build_bundle(handle, store, wiring)
     folder = Path(folder) if folder is not None else handle.evidence_path
@@ -142,8 +144,24 @@ def export_evidence(handle: RunHandle, store, wiring: dict | None = None, folder
     write_atomic(folder / "bundle.json", json.dumps(bundle, indent=2) + "\n")
     report = folder / "report.md"
     write_atomic(report, render_report(bundle))
+    write_atomic(folder / "report.html", _html_report(handle, store, bundle, folder))
     _copy_wiring_snapshot(handle.root_path, folder)
     return report
+
+
+def _html_report(handle: RunHandle, store, bundle: dict, folder: Path) -> str:
+    """``report.html``: the bundle, plus when each attempt was first seen running (from the
+    transition log), the campaign's iterations and the run's notes."""
+    from matterstack.orchestrator.iterations import read_iterations
+    from matterstack.orchestrator.report_html import render_html_report
+
+    running_at: dict[str, str] = {}
+    for event in store.attempt_events():
+        if event.to_status.value == "RUNNING":
+            running_at.setdefault(event.attempt_id, event.at.isoformat())
+    return render_html_report(bundle, running_at=running_at, iterations=read_iterations(handle.root_path),
+                              notes=[note.describe() for note in store.run_notes()],
+                              run_dir=handle.root_path, folder=folder.resolve())
 
 
 def _copy_wiring_snapshot(run_dir: Path, folder: Path) -> None:

@@ -20,6 +20,7 @@ from matterstack.core.workflow import anchor_file_sources
 from matterstack.atomic_write import write_atomic
 from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
 from matterstack.orchestrator.handle import RunHandle
+from matterstack.orchestrator.iterations import record_iteration
 from matterstack.orchestrator.job_view import refresh_job_view
 from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import poll_active, reconcile_created
@@ -153,6 +154,8 @@ def settle_campaign_state(handle: RunHandle, store) -> None:
         # A pending file of an earlier version holds the state itself, not its text.
         text = pending["state_text"] if "state_text" in pending else json.dumps(pending["state"])
         handle.write_campaign_state(text)
+        if not pending["completes"]:
+            record_iteration(handle.root_path, pending["tasks_before"])
     path.unlink()
 
 
