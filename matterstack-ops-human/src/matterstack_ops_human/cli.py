@@ -1,7 +1,8 @@
-"""``matterstack human``: list, show and answer the requests that wait for a person.
+"""``matterstack human``: list, show and answer the requests that wait for a person, on the
+terminal or on the approvals page (``serve``).
 
 Added to the ``matterstack`` app through the ``matterstack_cli`` hook. Only typer is
-imported here; the state store and the operators load when a command runs.
+imported here; the state store, the operators and the web libraries load when a command runs.
 """
 
 from __future__ import annotations
@@ -152,3 +153,27 @@ def respond(
     verdict = "approved" if approve else "rejected"
     typer.echo(f"{task} {verdict}: wrote {path}")
     typer.echo(f"The next `matterstack step {request.run_id}` (or a running loop) hands the answer to the campaign.")
+
+
+@human_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to listen on; another than 127.0.0.1 opens the page to the network "
+                                  "(put it behind TLS)."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on; 0 picks a free one."),
+    password_file: Optional[Path] = typer.Option(
+        None, "--password-file", help="Sign in with the password on this file's first line instead of a random "
+                                      "token in the URL."),
+    name: str = typer.Option("", "--name", help="The name the answer form starts with (who answers is recorded)."),
+    refresh_seconds: float = typer.Option(3.0, "--refresh-seconds", min=0.2,
+                                          help="How often the page checks for new or answered requests."),
+    workspaces_root: Optional[Path] = WorkspacesRoot,
+) -> None:
+    """Serve the approvals page: every waiting request, answered from a form (checked as `respond` checks)."""
+    from matterstack_ops_human.web.access import Access, read_password_file
+    from matterstack_ops_human.web.pages import ApprovalsApp
+    from matterstack_ops_human.web.server import serve as run_server
+
+    access = Access(read_password_file(password_file)) if password_file else Access()
+    app = ApprovalsApp(_project(workspaces_root), access, default_name=name, refresh_seconds=refresh_seconds)
+    run_server(app, host, port, token_in_url=password_file is None, say=typer.echo)  # typer.echo flushes each line

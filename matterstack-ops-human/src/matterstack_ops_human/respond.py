@@ -76,14 +76,16 @@ def _user() -> str:
         return "unknown"
 
 
-def build_response(approve: bool, data: dict, message: str | None, names: list[str]) -> dict:
-    """The response document the flags describe."""
+def build_response(approve: bool, data: dict, message: str | None, names: list[str],
+                   responded_by: str | None = None) -> dict:
+    """The response document the flags (or the page's form) describe; ``responded_by`` is
+    the login name when not given."""
     document: dict = {"status": "COMPLETED" if approve else "FAILED", "data": data}
     if message:
         document["message" if approve else "error"] = message
     if names:
         document["files"] = names
-    document["responded_by"] = _user()
+    document["responded_by"] = responded_by or _user()
     document["responded_at"] = utc_now().isoformat()
     return document
 
@@ -98,6 +100,15 @@ def _hint(request: Request, data: dict, schema: dict) -> str:
                 guesses.append(f"did you mean {close[0]!r} instead of {key!r}?")
     show = f"`matterstack human show {request.run_id} {request.task.task_id}` lists the fields"
     return "; ".join([*guesses, show])
+
+
+class AnswerRefused(ConfigError):
+    """An answer that breaks the request's schema; ``problems`` holds one message per field
+    (``data.keep: required field is missing``), for a page to show next to each."""
+
+    def __init__(self, what: str, *, problems: list[str], where: str | None = None, fix: str | None = None):
+        self.problems = problems
+        super().__init__(what, where=where, fix=fix)
 
 
 LOCK_FILE = f"{HIDDEN_PREFIX}response.lock"
@@ -138,9 +149,15 @@ def answered_by(target: Path) -> str:
 
 def respond(request: Request, *, approve: bool, data_items: list[str], files: list[Path],
             message: str | None) -> Path:
-    """Answer ``request``; return the path of the response written. Raises
-    :class:`NotWaitingError` when the request does not wait for an answer and
-    :class:`ConfigError` when the answer breaks the schema; nothing is written then."""
+    """Answer ``request`` from ``--data key=value`` flags; see :func:`answer`."""
+    return answer(request, approve=approve, data=parse_data(data_items), files=files, message=message)
+
+
+def answer(request: Request, *, approve: bool, data: dict, files: list[Path], message: str | None,
+           responded_by: str | None = None) -> Path:
+    """Answer ``request`` with ``data``; return the path of the response written. Raises
+    :class:`NotWaitingError` when the request does not wait for an answer (or another answer
+    won) and :class:`AnswerRefused` when the answer breaks the schema; nothing is written then."""
     where = f"run {request.run_id} task {request.task.task_id}"
     if request.kind == MANUAL_HPC_KIND:
         raise NotWaitingError(
@@ -158,13 +175,12 @@ def respond(request: Request, *, approve: bool, data_items: list[str], files: li
         if existing is not None and existing.valid and existing.status != "WAITING":
             raise NotWaitingError(f"already answered {answered_by(target)}: {target} says {existing.status};"
                                   f" the next tick reads it", where=where, fix=f"delete {target} to answer again")
-        data = parse_data(data_items)
         chosen = files_to_copy(files)
-        document = build_response(approve, data, message, [name for _, name in chosen])
+        document = build_response(approve, data, message, [name for _, name in chosen], responded_by)
         problems = response_problems(document, schema)
         if problems:
-            raise ConfigError(f"answer refused, nothing written: {summarize(problems)}", where=where,
-                              fix=_hint(request, data, schema))
+            raise AnswerRefused(f"answer refused, nothing written: {summarize(problems)}", problems=problems,
+                                where=where, fix=_hint(request, data, schema))
         for source, name in chosen:
             copy_atomic(source, request.attempt_dir / name)
         if existing is None:
