@@ -325,6 +325,7 @@ def against_baseline(parts: list[str], options) -> None:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(baseline), options.baseline],
                        check=True, capture_output=True)
         figures: dict[tuple[str, str], list[float]] = {}
+        notes: dict[tuple[str, str], list[str]] = {}
         order: list[tuple[str, str]] = []
         try:
             for part in parts:
@@ -334,11 +335,12 @@ def against_baseline(parts: list[str], options) -> None:
                         env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(tree / s) for s in SOURCES)}
                         done = subprocess.run([sys.executable, __file__, "--only", part, *passed], env=env,
                                               capture_output=True, text=True, check=True)
-                        for what, value, target, _ in json.loads(done.stdout.splitlines()[-1]):
+                        for what, value, target, note in json.loads(done.stdout.splitlines()[-1]):
                             if (what, target) not in order:
                                 order.append((what, target))
                             key = (what, target if label == "now" else f"{target} baseline")
                             figures.setdefault(key, []).append(value)
+                            notes.setdefault(key, []).append(note)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)],
                            capture_output=True)
@@ -350,6 +352,8 @@ def against_baseline(parts: list[str], options) -> None:
         goal = TARGETS_MS[target]
         print(f"  {what:<52} {before:9.2f} -> {now:9.2f} ms ({before / now:.2f}x)"
               f"  (target <= {goal:g} ms: {verdict(now, goal)})")
+        for label, key in (("baseline", (what, f"{target} baseline")), ("now", (what, target))):
+            print(f"      {label}: {' | '.join(notes[key])}")
 
 
 def main() -> None:
