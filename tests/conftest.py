@@ -17,6 +17,25 @@ from installs import DISTRIBUTIONS, PluginPath, Venv
 from matterstack.plugins import reset_plugin_host
 
 
+LEGACY_RUNS = Path(__file__).parent / "fixtures" / "legacy-runs"
+
+
+def _files_of(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def legacy_fixtures_stay_untouched():
+    """Tests copy the runs 0.2.x wrote (tests/fixtures/legacy-runs) before using them: a test
+    whose command found and migrated them in place fails the session, naming the files."""
+    before = _files_of(LEGACY_RUNS)
+    yield
+    after = _files_of(LEGACY_RUNS)
+    changed = sorted(name for name in before.keys() | after.keys() if before.get(name) != after.get(name))
+    assert not changed, f"a test wrote into tests/fixtures/legacy-runs (copy them first): {changed[:5]}"
+
+
 @pytest.fixture(autouse=True)
 def fresh_process_host():
     """No test sees another's process-wide plugin host: it is dropped before and after each."""
