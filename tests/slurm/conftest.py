@@ -110,3 +110,9 @@ def outage_cluster(tmp_path):
     cluster = start_cluster("jobcomp", **settings)
     yield cluster, settings
     subprocess.run([str(HARNESS / "slurm-down"), "--purge", str(state)], capture_output=True, timeout=120)
+
+
+@pytest.fixture
+def cluster(request, profile):
+    """The cluster of the ``profile`` parameter (see ``slurm_clusters.EACH_PROFILE``)."""
+    return request.getfixturevalue(f"{profile}_cluster")

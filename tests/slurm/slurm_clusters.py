@@ -96,3 +96,8 @@ def start_cluster(profile: str, **settings: str) -> Cluster:
     if done.returncode != 0:
         pytest.fail(f"slurm-up ({profile}) failed with exit code {done.returncode}:\n{done.stderr}", pytrace=False)
     return Cluster(profile, json.loads(done.stdout))
+
+
+EACH_PROFILE = pytest.mark.parametrize("profile", ["jobcomp", pytest.param("accounting", marks=pytest.mark.soak)])
+"""A test of whole runs on the completion-records cluster by default, and on the slurmdbd one
+under ``-m soak`` (the default suite's 20 minutes hold one of each)."""

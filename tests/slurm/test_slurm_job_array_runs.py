@@ -13,25 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from slurm_clusters import start_cluster
+from slurm_clusters import EACH_PROFILE, start_cluster
 from slurm_runs import RUN_ENDED, kill_steps_during_submission
 
 ARRAYS = {"job_arrays": True}
-PROFILE = pytest.mark.parametrize("profile", ["jobcomp", pytest.param("accounting", marks=pytest.mark.soak)])
-
-
-@pytest.fixture
-def cluster(request, profile):
-    return request.getfixturevalue(f"{profile}_cluster")
-
-
 def master(external_id: str) -> str:
     job, sep, index = external_id.partition("_")
     assert sep and index.isdigit(), f"{external_id} is not an array element id"
     return job
 
 
-@PROFILE
+@EACH_PROFILE
 def test_a_campaign_across_two_partitions_goes_as_one_array_per_instance_and_runs_to_the_end(cluster, slurm_run, tmp_path):
     remote = tmp_path / "remote"
     instances = {
@@ -62,7 +54,7 @@ def test_a_campaign_across_two_partitions_goes_as_one_array_per_instance_and_run
     assert partitions == {"dev"}
 
 
-@PROFILE
+@EACH_PROFILE
 def test_an_element_over_its_time_limit_fails_timeout_and_the_others_complete(cluster, slurm_run, tmp_path):
     # given two same-shaped tasks with a 1-minute limit, one sleeping past it (Slurm checks
     # limits every 30 s: TIMEOUT comes 60-90 s after the start)
@@ -80,7 +72,7 @@ def test_an_element_over_its_time_limit_fails_timeout_and_the_others_complete(cl
     assert "#SBATCH --time=1\n" in (run.root / slow["path"] / ".matterstack" / "submit.sh").read_text()
 
 
-@PROFILE
+@EACH_PROFILE
 def test_cancelling_a_run_of_arrays_leaves_none_of_their_elements_queued_or_running(cluster, slurm_run):
     cpus = int(cluster.env["SLURM_HARNESS_CPUS"])
     run = slurm_run(cluster, [{"task_id": f"hold{i}", "command": "sleep 300", "cores": cpus,
@@ -123,7 +115,7 @@ def test_with_slurmctld_down_array_elements_wait_and_the_run_finishes_after(outa
     assert {a.status.value for a in run.all_attempts()} == {"COMPLETED"}
 
 
-@PROFILE
+@EACH_PROFILE
 def test_killing_step_while_it_submits_arrays_never_runs_a_task_twice(cluster, slurm_run):
     recorded = kill_steps_during_submission(cluster, slurm_run, kills=4, tasks=30, longest=60.0,
                                             on_first_answer=True, slurm=ARRAYS)
