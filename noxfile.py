@@ -16,6 +16,7 @@ DISTRIBUTIONS = ("matterstack-core", "matterstack-ops-slurm", "matterstack-ops-h
 TEST_DEPENDENCIES = ("pytest", "pytest-xdist", "hypothesis", "pydantic", "selenium")
 HARNESS = ROOT / "tools" / "slurm-harness"
 BROWSER_INSTALL = ROOT / "tools" / "browser" / "install"
+TMUX_INSTALL = ROOT / "tools" / "tmux" / "install"
 SLURM_PROFILES = ("jobcomp", "accounting")
 FIXTURE_PROFILES = ("maxsubmit",)
 """Harness profiles only some tests need: their fixtures start them, the sessions stop them."""
@@ -36,10 +37,11 @@ def install_from_wheelhouse(session: nox.Session, *extra: str) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the suite (``pytest -n 2``; arguments after ``--`` are added) on installed wheels,
-    with Debian's chromium for the browser tests (apt-installed when missing) and the Slurm
-    test clusters (both harness profiles) up for its duration."""
+    with Debian's chromium for the browser tests and tmux for the terminal ones (apt-installed
+    when missing) and the Slurm test clusters (both harness profiles) up for its duration."""
     install_from_wheelhouse(session, *TEST_DEPENDENCIES)
     session.run(str(BROWSER_INSTALL), external=True, silent=True)
+    session.run(str(TMUX_INSTALL), external=True, silent=True)
     for profile in SLURM_PROFILES:
         session.run(str(HARNESS / "slurm-up"), external=True, silent=True, env={"SLURM_HARNESS_PROFILE": profile})
     try:

@@ -7,6 +7,7 @@ is migrated on first open.
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Optional
@@ -222,8 +223,13 @@ def monitor(
 ) -> None:
     """A live view of runs' progress (read-only; Ctrl-C to leave).
 
+    On a terminal: each run's progress per operator instance, what its tasks wait for and its
+    last notes, redrawn in place. Elsewhere (a pipe, a file): a line per run per refresh.
     Without a run id, a run whose database cannot be read is shown as UNREADABLE with the
     reason, and the others are shown."""
+    if sys.stdout.isatty():
+        _monitor_live(run, interval, once, workspaces_root)
+        return
     from matterstack.cli.progress import render_line, snapshot
 
     started = time.monotonic()
@@ -245,6 +251,27 @@ def monitor(
             return
         time.sleep(interval)
         typer.echo("")
+
+
+def _monitor_live(run: Optional[str], interval: float, once: bool, workspaces_root: Optional[Path]) -> None:
+    from matterstack.cli import monitor_live
+
+    explainer = monitor_live.Explainer()
+
+    def view_of(handle):
+        with open_store(handle) as store:
+            return monitor_live.read_run(handle, store, explainer)
+
+    def read_views():
+        if run:
+            return [view_of(handle_for(run, workspaces_root))]
+        return [view if reason is None else monitor_live.RunView(handle.run_id, UNREADABLE, problem=reason)
+                for handle, view, reason in _read_each_run(root(workspaces_root), view_of)]
+
+    try:
+        monitor_live.watch(read_views, interval, once)
+    finally:
+        explainer.close()
 
 
 def register(app: typer.Typer) -> None:
