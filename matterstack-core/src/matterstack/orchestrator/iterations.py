@@ -12,6 +12,7 @@ existed reads as one iteration.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,8 +39,13 @@ def record_iteration(run_dir: Path, tasks_before: int, at: datetime | None = Non
     merged into the one before, which only the report reads."""
     moment = (at or datetime.now(timezone.utc)).isoformat()
     line = json.dumps({"first_task": tasks_before, "planned_at": moment}) + "\n"
-    with open(Path(run_dir) / ITERATIONS_FILE, "a", encoding="utf-8") as stream:
-        stream.write(line)
+    with open(Path(run_dir) / ITERATIONS_FILE, "a+b") as stream:
+        # A line a crash cut short is closed first, so it does not swallow this one.
+        if stream.seek(0, os.SEEK_END):
+            stream.seek(-1, os.SEEK_END)
+            if stream.read(1) != b"\n":
+                line = "\n" + line
+        stream.write(line.encode())
 
 
 def read_iterations(run_dir: Path) -> list[Iteration]:
