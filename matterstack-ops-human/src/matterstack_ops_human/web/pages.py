@@ -67,7 +67,7 @@ class ApprovalsApp:
             Rule("/login", endpoint="login", methods=["POST"]),
             Rule("/r/<run>/<task>/", endpoint="request", methods=["GET", "POST"]),
             Rule("/r/<run>/<task>/<path:name>", endpoint="file", methods=["GET"]),
-        ], strict_slashes=False)
+        ], strict_slashes=False, merge_slashes=False)
 
     def __call__(self, environ, start_response):
         return self.respond(HttpRequest(environ))(environ, start_response)
@@ -167,10 +167,11 @@ class ApprovalsApp:
                      errors: dict | None = None, general_errors: list[str] | None = None) -> Response:
         schema = data_schema_for(request.task, request.attempt_dir) if request.kind == HUMAN_KIND else {}
         requests, _ = self.waiting()
+        refusal = bundle_note(request) or request.refusal()
         return self.page(
             "request.html", status=status, r=shown(request), fields=form_fields(schema),
             json_data=takes_any_data(schema), values=values, errors=errors or {}, general_errors=general_errors or [],
-            answered=answered_text(request), refusal=bundle_note(request) or request.refusal(),
+            answered=None if refusal else answered_text(request), refusal=refusal,
             csrf=self.access.csrf_value(), default_name=self.default_name, fingerprint=fingerprint(requests))
 
     def take_answer(self, http: HttpRequest, request: Request) -> Response:

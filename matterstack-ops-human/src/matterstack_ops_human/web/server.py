@@ -8,6 +8,8 @@ they would carry the token of a first visit.
 from __future__ import annotations
 
 import errno
+import signal
+import socket
 from typing import Callable
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -32,27 +34,45 @@ def page_url(host: str, port: int, access: Access | None) -> str:
     return f"{url}?{TOKEN_PARAMETER}={access.token}" if access else url
 
 
-def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: Callable[[str], None]) -> None:
-    """Serve ``app`` on ``host:port`` (port 0: any free one) until interrupted."""
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port``; :class:`ConfigError` in one line when it cannot."""
+    where = "matterstack human serve"
     try:
-        server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise ConfigError(f"port {port} on {host} is in use", where="matterstack human serve",
+            raise ConfigError(f"port {port} on {host} is in use", where=where,
                               fix="give another with --port N, or --port 0 for any free port") from None
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", where="matterstack human serve",
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", where=where,
                           fix="--host 127.0.0.1 (this machine) or an address of one of its interfaces") from None
+
+
+def _stop_as_ctrl_c(signum, frame) -> None:
+    raise KeyboardInterrupt  # a service manager's stop ends it as Ctrl-C does
+
+
+def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: Callable[[str], None]) -> None:
+    """Serve ``app`` on ``host:port`` (port 0: any free one) until Ctrl-C or SIGTERM."""
+    listening = listen(host, port)
+    try:
+        # Werkzeug gets the socket bound here: binding itself, it prints its own message and exits 1.
+        server = make_server(host, port, app, threaded=True, request_handler=QuietHandler, fd=listening.fileno())
+    finally:
+        listening.close()  # the server holds a duplicate
     say(f"Approvals page for {app.project.workspaces_root}:")
-    say(f"  {page_url(host, server.server_port, app.access if token_in_url else None)}")
+    say(f"  {page_url(host, server.port, app.access if token_in_url else None)}")
     if not token_in_url:
         say("  sign in with the password of --password-file")
     if host not in LOCAL_HOSTS:
         say(f"Listening on {host}, not only on this machine: anyone who can reach it and has the token can answer."
             " Put it behind a TLS reverse proxy (docs/human.md).")
     say("Ctrl-C stops it.")
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
-        server.serve_forever()
+        server.serve_forever()  # returns on Ctrl-C: Werkzeug's catches KeyboardInterrupt
     except KeyboardInterrupt:
-        say("stopped")
+        pass  # one that came between its loop and here
     finally:
         server.server_close()
+    say("stopped")
