@@ -107,7 +107,7 @@ def render_run(view: RunView):
     from rich.table import Table
     from rich.text import Text
 
-    title = Text.assemble((view.run_id, "bold"), "  ", (view.status or "UNREADABLE", _status_style(view.status or "UNREADABLE")),
+    title = Text.assemble((view.run_id, "bold"), "  ", (view.status, _status_style(view.status)),
                           f"  {view.workspace}" if view.workspace else "")
     if view.problem is not None:
         return Panel(Text(view.problem, style="red"), title=title, title_align="left")
@@ -147,11 +147,15 @@ def render_run(view: RunView):
     return Panel(Group(*parts), title=title, title_align="left")
 
 
-def render(views: Iterable[RunView], interval: float):
+def render(views: Iterable[RunView], interval: float | None = None):
+    """Every run's panel; with ``interval`` (a live view), a last line saying when it was
+    drawn and how to leave."""
     from rich.console import Group
     from rich.text import Text
 
     panels = [render_run(view) for view in views] or [Text("No runs found.")]
+    if interval is None:
+        return Group(*panels)
     footer = Text(f"{datetime.now():%H:%M:%S}, every {interval:g} s; Ctrl-C to leave", style="dim")
     return Group(*panels, footer)
 
@@ -164,7 +168,7 @@ def watch(read_views: Callable[[], list[RunView]], interval: float, once: bool) 
 
     console = Console()
     if once:
-        console.print(render(read_views(), interval))
+        console.print(render(read_views()))
         return
     try:
         with Live(render(read_views(), interval), console=console, auto_refresh=False,
