@@ -10,6 +10,9 @@ import pytest
 from installs import run
 
 HEAVY = ("sqlite_utils", "cattrs", "fabric", "paramiko", "jinja2")
+WEB = ("werkzeug", "jinja2", "markupsafe")
+"""The approvals page's libraries, imported by ``matterstack human serve`` alone (its third,
+markdown-it-py, is not among them: typer's rich help imports it anyway)."""
 
 
 def imported_modules(*args: str) -> set[str]:
@@ -24,3 +27,19 @@ def test_light_commands_import_no_heavy_module(args):
 
     assert "matterstack.cli.app" in modules
     assert not {m for m in modules if m.split(".")[0] in HEAVY}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("plugins",), ("human", "--help"), ("human", "serve", "--help")])
+def test_no_command_but_serve_imports_the_web_libraries(args):
+    modules = imported_modules(*args)
+
+    assert not {m for m in modules if m.split(".")[0] in WEB}
+
+
+def test_human_list_imports_no_web_library(tmp_path):
+    (tmp_path / "workspaces").mkdir()
+
+    modules = imported_modules("human", "list", "--workspaces-root", str(tmp_path / "workspaces"))
+
+    assert "matterstack_ops_human.pending" in modules
+    assert not {m for m in modules if m.split(".")[0] in WEB}
