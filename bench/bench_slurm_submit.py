@@ -19,7 +19,7 @@ round trips, not with its tasks (the baseline's thousands of round trips take mi
 it a small ``--skip-baseline-over``).
 
     python bench/bench_slurm_submit.py [--tasks 200 1000] [--baseline COMMIT] [--skip-baseline-over 200]
-                                       [--arrays] [--latency-ms 50]
+                                       [--arrays] [--latency-ms 50 [--compare-latency]]
 """
 
 from __future__ import annotations
@@ -190,30 +190,42 @@ def main() -> None:
                         help="run the baseline only for task counts up to this (it takes ~0.3 s per task)")
     parser.add_argument("--arrays", action="store_true", help="measure this checkout with job_arrays too")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="round-trip time added to every SSH packet")
+    parser.add_argument("--compare-latency", action="store_true",
+                        help="with --latency-ms: measure each tick direct and through the proxy, one after the other")
     args = parser.parse_args()
     cluster = start_cluster()
     proxy = DelayProxy(("127.0.0.1", int(cluster["SLURM_HARNESS_SSH_PORT"])), args.latency_ms / 2000)
+    latencies = [0.0, args.latency_ms] if args.compare_latency and args.latency_ms else [args.latency_ms]
     with tempfile.TemporaryDirectory(prefix="bench-slurm-submit-") as name, proxy as proxy_port:
         folder = Path(name)
-        port = proxy_port if args.latency_ms else None
         if args.latency_ms:
             print(f"over a proxy adding {args.latency_ms:g} ms per round trip", flush=True)
         baseline = baseline_tree(args.baseline, folder)
         try:
-            rows = []
+            rows, delayed = [], {}
             trees = (("baseline", baseline), ("now", ROOT)) + ((("arrays", ROOT),) if args.arrays else ())
             for tasks in args.tasks:
                 for label, tree in trees:
                     if label == "baseline" and args.skip_baseline_over is not None and tasks > args.skip_baseline_over:
                         continue
-                    result = one_tick(tree, tasks, cluster, folder, arrays=label == "arrays", ssh_port=port)
-                    rows.append((label, tasks, result))
-                    print(f"{label:8} {tasks:5} tasks: {result['seconds']:7.2f} s, {result['round_trips']:6} round trips "
-                          f"({result['commands']} commands, {result['sftp_requests']} SFTP requests), "
-                          f"{result['sbatch']} sbatch, {result['attempts']} attempts", flush=True)
-                    time.sleep(2)
+                    for latency in latencies:
+                        result = one_tick(tree, tasks, cluster, folder / f"{latency:g}ms", arrays=label == "arrays",
+                                          ssh_port=proxy_port if latency else None)
+                        if latency == latencies[0]:
+                            rows.append((label, tasks, result))
+                        else:
+                            delayed[(label, tasks)] = result
+                        print(f"{label:8} {tasks:5} tasks{f' +{latency:g} ms' if latency else '':>8}: "
+                              f"{result['seconds']:7.2f} s, {result['round_trips']:6} round trips "
+                              f"({result['commands']} commands, {result['sftp_requests']} SFTP requests), "
+                              f"{result['sbatch']} sbatch, {result['attempts']} attempts", flush=True)
+                        time.sleep(2)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(baseline)], capture_output=True)
+    for (label, tasks), result in delayed.items():
+        direct = next(r for l, n, r in rows if (l, n) == (label, tasks))
+        print(f"{label} {tasks} tasks: +{args.latency_ms:g} ms per round trip added {result['seconds'] - direct['seconds']:.2f} s "
+              f"to the tick ({result['round_trips']} round trips)")
     now = {tasks: r for label, tasks, r in rows if label == "now"}
     before = {tasks: r for label, tasks, r in rows if label == "baseline"}
     for tasks, result in now.items():
