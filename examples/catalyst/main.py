@@ -12,6 +12,8 @@ without refining anything.
     matterstack human list
     matterstack human respond <run> approve_shortlist --approve --data keep=Pt,Pd
     matterstack loop <run>
+
+or answer on the page ``matterstack human serve`` prints, in a browser.
 """
 
 import json
