@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from typing import Literal
+
 import attrs
 import pytest
 from hypothesis import given, settings
@@ -9,6 +12,7 @@ from hypothesis import strategies as st
 
 from matterstack.errors import ConfigError
 from matterstack.plugins import NoSettings, PluginHost, setting, structure_settings
+from matterstack.plugins.settings import EnvironmentValue, SettingsError
 
 
 @attrs.frozen
@@ -72,19 +76,40 @@ def test_a_string_is_not_silently_a_list_nor_a_boolean_an_integer():
     assert error_of({"port": True}).endswith("port: expected an integer, found a boolean")
 
 
-def test_several_problems_make_one_error_that_counts_the_rest():
-    message = error_of({"partition": 1, "port": "x", "bogus": 0})
+def test_every_problem_of_a_block_is_listed_at_once_each_with_its_key_path():
+    message = error_of({"partition": 1, "port": "x", "bogus": 0, "api": {"base_url": 3}})
 
-    assert message.startswith("operators.hpc.dev.backend.")
-    assert "(and 2 more problem(s) in operators.hpc.dev.backend)" in message
+    assert message == (
+        "operators.hpc.dev.backend.partition: expected a string, found an integer; "
+        "operators.hpc.dev.backend.port: expected an integer, found a string; "
+        "operators.hpc.dev.backend.api.base_url: expected a string, found an integer; "
+        "operators.hpc.dev.backend.bogus: unknown key "
+        "(fix: remove it; known keys: partition, port, ratio, verbose, modules, env, api)"
+    )
 
 
 def test_a_block_that_is_not_a_mapping_is_refused():
     assert error_of(["partition"]) == "operators.hpc.dev.backend: expected a mapping, found a list"
 
 
-def test_numbers_and_booleans_written_as_text_are_read():
-    value = structure_settings(Sample, {"port": "2222", "ratio": "0.25", "verbose": "yes"}, where="x")
+def test_a_number_or_boolean_written_as_text_is_refused_with_the_fix():
+    assert error_of({"port": "2222"}) == (
+        "operators.hpc.dev.backend.port: expected an integer, found '2222' (fix: write 2222 without quotes)")
+    assert error_of({"verbose": "yes"}) == (
+        "operators.hpc.dev.backend.verbose: expected true or false, found 'yes' (fix: write yes without quotes)")
+
+
+def test_a_setting_that_reads_text_takes_a_number_written_as_text():
+    @attrs.frozen
+    class Lab:
+        retries: int = setting(3, help="tries", from_text=True)
+
+    assert structure_settings(Lab, {"retries": "5"}, where="x").retries == 5
+    assert error_of({"retries": "many"}, cls=Lab).endswith("retries: expected an integer, found a string")
+
+
+def test_a_file_written_by_0_2_x_reads_numbers_and_booleans_written_as_text_as_0_2_x_did():
+    value = structure_settings(Sample, {"port": "2222", "ratio": "0.25", "verbose": "yes"}, where="x", lenient=True)
 
     assert (value.port, value.ratio, value.verbose) == (2222, 0.25, True)
 
@@ -92,6 +117,128 @@ def test_numbers_and_booleans_written_as_text_are_read():
 def test_the_environment_variable_supplies_a_left_out_value_but_never_overrides_the_block():
     assert structure_settings(Sample, {}, where="x", environ={"SAMPLE_PORT": "2200"}).port == 2200
     assert structure_settings(Sample, {"port": 23}, where="x", environ={"SAMPLE_PORT": "2200"}).port == 23
+
+
+def test_what_the_environment_supplied_is_reported_by_key_path_and_variable():
+    supplied = []
+
+    structure_settings(Sample, {}, where="operators.x.default", environ={"SAMPLE_PORT": "2200"}, supplied=supplied)
+
+    assert supplied == [EnvironmentValue("operators.x.default.port", "SAMPLE_PORT", "2200")]
+
+
+def test_a_value_from_the_environment_of_the_wrong_type_names_the_variable():
+    assert error_of({}, environ={"SAMPLE_PORT": "ssh"}) == (
+        "operators.hpc.dev.backend.port: expected an integer, found 'ssh' (from $SAMPLE_PORT)")
+
+
+@attrs.frozen
+class Telescope:
+    """The docs' example: a required setting after an optional one."""
+
+    max_concurrent: int | None = setting(None, help="most attempts active at once", min=1)
+    dome: str = setting(help="which dome to use", env="TELESCOPE_DOME")
+    token: str | None = setting(None, help="the API token", env="TELESCOPE_TOKEN", secret=True)
+
+
+def test_a_required_setting_may_follow_an_optional_one():
+    assert structure_settings(Telescope, {"dome": "north"}, where="x", environ={}) == Telescope(dome="north")
+
+
+def test_a_required_setting_left_out_names_the_variable_that_could_supply_it():
+    assert error_of({}, cls=Telescope, environ={}) == (
+        "operators.hpc.dev.backend.dome: required key is missing "
+        "(fix: add it, or set the environment variable TELESCOPE_DOME)")
+
+
+def test_a_secret_comes_only_from_the_environment_and_is_never_shown():
+    supplied = []
+    value = structure_settings(Telescope, {"dome": "north"}, where="x", environ={"TELESCOPE_TOKEN": "s3cret"},
+                               supplied=supplied)
+
+    assert value.token == "s3cret"
+    assert "s3cret" not in repr(value)
+    assert supplied == [EnvironmentValue("x.token", "TELESCOPE_TOKEN", None)]
+    assert error_of({"dome": "north", "token": "s3cret"}, cls=Telescope, environ={}) == (
+        "operators.hpc.dev.backend.token: a secret is never written in the file "
+        "(fix: remove it and set the environment variable TELESCOPE_TOKEN)")
+
+
+class Speed(enum.Enum):
+    FAST = "fast"
+    SLOW = "slow"
+
+
+def even(value: int) -> None:
+    if value % 2:
+        raise ValueError(f"expected an even number, found {value}")
+
+
+@attrs.frozen
+class Checked:
+    mode: Literal["batch", "interactive"] = setting("batch", help="how jobs run")
+    speed: Speed | None = setting(None, help="how fast", env="CHECKED_SPEED")
+    cores: int = setting(1, help="cores", min=1, max=64)
+    pairs: int | None = setting(None, help="pairs", validator=even)
+    api: Api | None = setting(None, help="http")
+
+
+def test_choices_are_a_literal_or_an_enum_read_by_value():
+    value = structure_settings(Checked, {"mode": "interactive", "speed": "slow"}, where="x", environ={})
+
+    assert (value.mode, value.speed) == ("interactive", Speed.SLOW)
+    assert structure_settings(Checked, {}, where="x", environ={"CHECKED_SPEED": "fast"}).speed is Speed.FAST
+    assert error_of({"mode": "bach", "speed": "medium"}, cls=Checked, environ={}) == (
+        "operators.hpc.dev.backend.mode: expected one of 'batch', 'interactive', found 'bach'; "
+        "operators.hpc.dev.backend.speed: expected one of 'fast', 'slow', found 'medium'")
+
+
+def test_bounds_and_validators_name_the_key_path_with_every_other_problem():
+    assert error_of({"cores": 0, "pairs": 3, "api": {"base_url": 1}}, cls=Checked, environ={}) == (
+        "operators.hpc.dev.backend.cores: expected at least 1, found 0; "
+        "operators.hpc.dev.backend.pairs: expected an even number, found 3; "
+        "operators.hpc.dev.backend.api.base_url: expected a string, found an integer")
+
+
+@settings(max_examples=200, deadline=None)
+@given(cores=st.integers(min_value=-1000, max_value=1000))
+def test_a_bounded_setting_takes_exactly_the_values_within_its_bounds(cores):
+    try:
+        value = structure_settings(Checked, {"cores": cores}, where="x", environ={})
+    except ConfigError as error:
+        assert not 1 <= cores <= 64
+        bound = "at least 1" if cores < 1 else "at most 64"
+        assert error.one_line() == f"x.cores: expected {bound}, found {cores}"
+    else:
+        assert 1 <= cores <= 64 and value.cores == cores
+
+
+@settings(max_examples=200, deadline=None)
+@given(mode=st.text(max_size=12), from_environment=st.booleans())
+def test_a_choice_takes_exactly_its_values_from_the_file_or_the_environment(mode, from_environment):
+    block, environ = ({}, {"CHECKED_SPEED": mode}) if from_environment else ({"speed": mode}, {})
+    try:
+        value = structure_settings(Checked, block, where="x", environ=environ)
+    except ConfigError as error:
+        assert mode not in ("fast", "slow")
+        assert error.one_line().startswith("x.speed: expected one of 'fast', 'slow', found ")
+    else:
+        assert value.speed is Speed(mode)
+
+
+wrong_values = {"partition": 1, "port": "x", "ratio": [], "verbose": 2, "modules": "m", "env": 3, "api": 4}
+
+
+@settings(max_examples=100, deadline=None)
+@given(wrong=st.sets(st.sampled_from(sorted(wrong_values)), min_size=1), unknown=st.sets(st.sampled_from(["a", "bb"])))
+def test_the_error_lists_exactly_the_keys_that_are_wrong(wrong, unknown):
+    block = {**{name: wrong_values[name] for name in wrong}, **{name: 0 for name in unknown}}
+
+    with pytest.raises(SettingsError) as raised:
+        structure_settings(Sample, block, where="x", environ={})
+
+    assert sorted(where for where, _, _ in raised.value.problems) == sorted(f"x.{name}" for name in wrong | unknown)
+    assert all(f"x.{name}: " in raised.value.one_line() for name in wrong | unknown)
 
 
 def test_no_settings_accepts_only_an_empty_block():

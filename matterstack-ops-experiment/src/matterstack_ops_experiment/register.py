@@ -37,7 +37,8 @@ class LabApiSettings:
 class ExperimentSettings:
     """Kind ``experiment``: requests to a lab, by file exchange or over HTTP."""
 
-    max_concurrent: int | None = setting(None, help="most attempts of this instance active at once (default: the run's global cap)")
+    max_concurrent: int | None = setting(None, help="most attempts of this instance active at once (default: the run's global cap)",
+                                         from_text=True)
     exchange_dir: str | None = setting(None, help="shared folder for request/result files (default: the attempt directory)")
     api: LabApiSettings | None = setting(None, help="talk to the lab over HTTP instead of files")
 

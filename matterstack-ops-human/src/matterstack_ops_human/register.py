@@ -18,15 +18,16 @@ MAX_CONCURRENT_HELP = "most attempts of this instance active at once (default: t
 class HumanSettings:
     """Kind ``human``: a person answers with response.json (or ``matterstack human respond``)."""
 
-    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
-    timeout_minutes: float | None = setting(None, help="fail the attempt when nobody answered within this time")
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP, from_text=True)
+    timeout_minutes: float | None = setting(None, help="fail the attempt when nobody answered within this time",
+                                            from_text=True)
 
 
 @attrs.frozen
 class ManualHpcSettings:
     """Kind ``manual_hpc``: a person runs a job bundle on a cluster the orchestrator cannot reach."""
 
-    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP, from_text=True)
 
 
 @hookimpl

@@ -30,7 +30,9 @@ class Wiring:
 
     ``source`` says where the wiring was read from (a file, the run's snapshot, the embedded
     default); ``source_file`` is the operators.yaml it came from and ``sha256`` the digest of
-    its bytes, when it came from one.
+    its bytes, when it came from one. ``environment`` holds a
+    :class:`~matterstack.plugins.settings.EnvironmentValue` per setting an environment
+    variable supplied (a run's snapshot records them).
     """
 
     instances: dict[str, InstanceConfig]
@@ -39,6 +41,7 @@ class Wiring:
     source: str = "embedded default"
     source_file: str | None = None
     sha256: str | None = None
+    environment: tuple = ()
 
 
 def unbuildable_reason(key: str, failure: MatterStackError) -> str:

@@ -23,7 +23,7 @@ class LocalKindSettings:
     backend_types: ClassVar[tuple[str, ...]] = ("local",)
     """0.2.x wrote ``backend: {type: local}`` under a local instance; no other type fits it."""
 
-    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP, from_text=True)
     backend: dict[str, Any] | None = setting(
         None, help="0.2.x's {type: local, dry_run: ...}: always the local backend, so only its dry_run matters"
     )
@@ -33,7 +33,7 @@ class LocalKindSettings:
 class HpcKindSettings:
     """Settings of an ``hpc`` operator instance: run commands through a compute backend."""
 
-    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP)
+    max_concurrent: int | None = setting(None, help=MAX_CONCURRENT_HELP, from_text=True)
     backend: dict[str, Any] | None = setting(
         None, help="the compute backend block, {type: ..., ...}; validated by that backend's settings (default: local)"
     )
@@ -44,7 +44,8 @@ class LocalBackendSettings:
     """Settings of the ``local`` compute backend."""
 
     workspace_root: str | None = setting(None, help="folder under which job work directories are made (default: the run directory)")
-    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)",
+                            from_text=True)
 
 
 @attrs.frozen
@@ -55,7 +56,8 @@ class ProfileBackendSettings:
     config: str | None = setting(
         None, help="a profiles file to read alone (default: matterstack.yaml walking up from the current folder, over ~/.matterstack/config.yaml)"
     )
-    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)")
+    dry_run: bool = setting(False, help="record the command each attempt would run and complete it without running it (0.2.x)",
+                            from_text=True)
 
 
 @hookimpl

@@ -99,11 +99,12 @@ def _shape(cls: type) -> tuple:
     extra = next((f for f in fields if "pass_through" in f.metadata), None)
     names = tuple(f.name for f in fields if f is not extra)
     aliases = {alias: f.name for f in fields for alias in f.metadata.get("aliases", ())}
-    nested = {f.name: inner for f in fields if (inner := _settings_class(f.type)) is not None}
+    nested = {f.name: inner for f in fields if (inner := nested_settings_class(f.type)) is not None}
     return names, aliases, extra, nested
 
 
-def _settings_class(type_: Any) -> type | None:
+def nested_settings_class(type_: Any) -> type | None:
+    """The settings class a field of type ``type_`` holds (``Api`` or ``Api | None``), else None."""
     if attrs.has(type_):
         return type_
     options = [arg for arg in typing.get_args(type_) if arg is not type(None)]

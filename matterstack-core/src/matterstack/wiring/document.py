@@ -24,6 +24,7 @@ unknown key, the nearest known one). A snapshot written by 0.2.x is read ``lenie
 
 from __future__ import annotations
 
+import enum
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,14 +56,14 @@ class WiringDefaults:
 
     operator: str | None = setting(None, help="routing default for tasks that name no key (a key under operators)")
     max_concurrent: int | None = setting(None, help="global cap on active attempts per run",
-                                         aliases=("max_concurrent_global",))
+                                         aliases=("max_concurrent_global",), from_text=True)
 
 
 @attrs.frozen
 class InstanceLimit:
     """``max_concurrent`` of an instance whose kind's settings class does not declare it."""
 
-    max_concurrent: int | None = setting(None, help="most attempts of this instance active at once")
+    max_concurrent: int | None = setting(None, help="most attempts of this instance active at once", from_text=True)
 
 
 @attrs.frozen
@@ -92,10 +93,12 @@ def load_operators_file(path: str | Path, host=None, *, notes: list[SettingsNote
 
 def load_operators_bytes(data: bytes, *, filename: str, host=None, source: str | None = None,
                          source_file: str | None = None, notes: list[SettingsNote] | None = None,
-                         lenient: bool = False) -> Wiring:
+                         lenient: bool = False, environ: Mapping[str, str] | None = None,
+                         secret_environ: Mapping[str, str] | None = None) -> Wiring:
     """The wiring in ``data`` (the bytes of an operators.yaml), reporting problems against
     ``filename``. ``source`` (default ``filename``) and ``source_file`` are recorded in the
-    wiring with the sha256 of ``data``; ``notes`` and ``lenient`` as :func:`build_wiring`."""
+    wiring with the sha256 of ``data``; ``notes``, ``lenient`` and the environments as
+    :func:`build_wiring`."""
     if host is None:
         from matterstack.plugins.host import get_plugin_host
 
@@ -103,13 +106,16 @@ def load_operators_bytes(data: bytes, *, filename: str, host=None, source: str |
     document = load_yaml_bytes(data, filename=filename)
     return build_wiring(document, host=host, filename=filename, source=source or filename,
                         source_file=source_file, sha256=hashlib.sha256(data).hexdigest(), notes=notes,
-                        lenient=lenient)
+                        lenient=lenient, environ=environ, secret_environ=secret_environ)
 
 
 def build_wiring(document: Any, *, host, filename: str, source: str, source_file: str | None = None,
-                 sha256: str | None = None, notes: list[SettingsNote] | None = None, lenient: bool = False) -> Wiring:
+                 sha256: str | None = None, notes: list[SettingsNote] | None = None, lenient: bool = False,
+                 environ: Mapping[str, str] | None = None, secret_environ: Mapping[str, str] | None = None) -> Wiring:
     """Validate a parsed operators.yaml document and build its wiring. Old spellings add a
-    note to ``notes``; ``lenient`` (a file 0.2.x wrote) makes an unknown key a warning there."""
+    note to ``notes``; ``lenient`` (a file 0.2.x wrote) makes an unknown key a warning there.
+    Settings left out take their variables from ``environ`` (default: the process's), secrets
+    from ``secret_environ`` (default ``environ``); the wiring's ``environment`` says which did."""
     if not isinstance(document, Mapping):
         raise ConfigError(f"expected a mapping with an operators block, found {describe_value(document)}",
                           where=filename, fix=f"write {_EXAMPLE}")
@@ -124,8 +130,9 @@ def build_wiring(document: Any, *, host, filename: str, source: str, source_file
         raise ConfigError(f"expected a mapping of instances by key, found {found}", where=f"{filename}: operators",
                           fix=f"write {_EXAMPLE}")
     instances = {}
+    reading = _Reading(environ, secret_environ, [])
     for key, block in operators.items():
-        instance = _instance(key, block, host=host, filename=filename, notes=notes, lenient=lenient)
+        instance = _instance(key, block, host=host, filename=filename, notes=notes, lenient=lenient, reading=reading)
         instances[instance.key] = instance
     defaults = structure_settings(WiringDefaults, document.get("defaults") or {}, where=f"{filename}: defaults",
                                   environ={}, notes=notes, lenient=lenient)
@@ -138,7 +145,16 @@ def build_wiring(document: Any, *, host, filename: str, source: str, source_file
             raise ConfigError(f"{default_operator!r} is not configured (configured: {', '.join(instances)})",
                               where=where, fix="name one of the keys under operators, or add that instance")
     return Wiring(instances=instances, default_operator=default_operator, max_concurrent=defaults.max_concurrent,
-                  source=source, source_file=source_file, sha256=sha256)
+                  source=source, source_file=source_file, sha256=sha256, environment=tuple(reading.supplied))
+
+
+@attrs.frozen
+class _Reading:
+    """Where settings left out of the file are looked up, and what was found there."""
+
+    environ: Mapping[str, str] | None
+    secret_environ: Mapping[str, str] | None
+    supplied: list
 
 
 def _unknown(key: str, *, where: str, known, notes: list | None, lenient: bool) -> None:
@@ -150,7 +166,7 @@ def _unknown(key: str, *, where: str, known, notes: list | None, lenient: bool) 
 
 
 def _instance(key_text: Any, block: Any, *, host, filename: str, notes: list | None = None,
-              lenient: bool = False) -> InstanceConfig:
+              lenient: bool = False, reading: _Reading) -> InstanceConfig:
     at = f"{filename}: operators.{key_text}" if isinstance(key_text, str) else f"{filename}: operators"
     key = parse_operator_key(key_text, where=at)
     if not isinstance(block, Mapping):
@@ -189,20 +205,25 @@ def _instance(key_text: Any, block: Any, *, host, filename: str, notes: list | N
     if "max_concurrent" not in fields and "max_concurrent" in options:
         limit = structure_settings(InstanceLimit, {"max_concurrent": options.pop("max_concurrent")}, where=at,
                                    environ={}).max_concurrent
-    settings = structure_settings(registration.settings, options, where=at, notes=notes, lenient=lenient)
+    settings = structure_settings(registration.settings, options, where=at, notes=notes, lenient=lenient,
+                                  environ=reading.environ, secret_environ=reading.secret_environ,
+                                  supplied=reading.supplied)
     if "max_concurrent" in fields:
         limit = settings.max_concurrent
     _check_limit(limit, where=f"{at}.max_concurrent")
     if "backend" in fields:
         allowed = getattr(registration.settings, "backend_types", None)
         settings = attrs.evolve(settings, backend=_backend(settings.backend, kind=kind, host=host, allowed=allowed,
-                                                           where=f"{at}.backend", notes=notes, lenient=lenient))
+                                                           where=f"{at}.backend", notes=notes, lenient=lenient,
+                                                           reading=reading))
     return InstanceConfig(key=str(key), kind=kind, settings=settings, max_concurrent=limit)
 
 
 def _backend(block: Mapping | None, *, kind: str, host, where: str, allowed=None, notes: list | None = None,
-             lenient: bool = False) -> dict:
-    """The backend block with its ``type`` filled in, validated by that backend's settings."""
+             lenient: bool = False, reading: _Reading) -> dict:
+    """The backend block with its ``type`` filled in, validated by that backend's settings,
+    with the values the environment supplied written in (a secret's excepted: the backend
+    reads it again whenever it is built)."""
     block = dict(block or {})
     backend_type = block.setdefault("type", DEFAULT_BACKEND_TYPE)
     if not isinstance(backend_type, str):
@@ -220,11 +241,29 @@ def _backend(block: Mapping | None, *, kind: str, host, where: str, allowed=None
     except PluginError as exc:
         raise ConfigError(exc.what, where=f"{where}.type", fix=exc.fix) from None
     options = {k: v for k, v in block.items() if k != "type"}
-    structure_settings(registration.settings, options, where=where, notes=notes, lenient=lenient)
+    supplied: list = []
+    settings = structure_settings(registration.settings, options, where=where, notes=notes, lenient=lenient,
+                                  environ=reading.environ, secret_environ=reading.secret_environ, supplied=supplied)
+    reading.supplied.extend(supplied)
     # the backend reads the block again when it is built: hand it what the file said, minus
-    # the keys a lenient read warned about and dropped
+    # the keys a lenient read warned about and dropped, plus what the environment said now
     kept = normalize_keys(registration.settings, options, where=where, notes=None, lenient=lenient, as_written=True)
+    for value in supplied:
+        if value.value is not None:
+            _put_read_value(kept, settings, value.where[len(where) + 1:].split("."))
     return {"type": backend_type, **kept}
+
+
+def _put_read_value(block: dict, settings: Any, path: list[str]) -> None:
+    """Write the value ``settings`` holds at the dotted ``path`` into the block, as the file
+    would have written it (an enum by its value); a nested block not written under its own
+    name is left alone."""
+    for step in path[:-1]:
+        block, settings = block.get(step), getattr(settings, step)
+        if not isinstance(block, dict):
+            return
+    value = getattr(settings, path[-1])
+    block[path[-1]] = value.value if isinstance(value, enum.Enum) else value
 
 
 def _check_limit(value: int | None, *, where: str) -> None:

@@ -1,6 +1,12 @@
 """The run's own copy of its wiring, ``<run>/operators_snapshot/`` (the layout MatterStack 0.2.7
 wrote): ``operators.yaml`` (a byte copy of the file the run was pinned to), ``metadata.json``
-(its source, path and sha256) and ``history.jsonl`` (one line per event, appended).
+(its source, path and sha256, and the settings environment variables supplied) and
+``history.jsonl`` (one line per event, appended).
+
+A setting an environment variable supplied when the run was pinned keeps that value: it is
+recorded in ``metadata.json`` (``environment``: key path, variable, value) and every later
+tick reads it from there, not from the environment. A secret's value is never written: only
+its variable is recorded, and the secret is read from the environment at every tick.
 
 Once a run has a snapshot every tick uses it, so editing or deleting the site file changes
 nothing for the run. Giving a command a *different* file (another sha256) is refused unless
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -164,8 +171,13 @@ def snapshot_wiring(handle, *, host) -> Wiring | None:
         return None
     metadata = read_metadata(run_dir)
     effective = (metadata or {}).get("effective") or {}
+    recorded = (metadata or {}).get(ENVIRONMENT_KEY)
+    pinned = None if not isinstance(recorded, list) else {
+        entry["variable"]: entry["value"] for entry in recorded
+        if isinstance(entry, dict) and isinstance(entry.get("value"), str) and isinstance(entry.get("variable"), str)}
     return load_operators_bytes(snapshot.read_bytes(), filename=str(snapshot), host=host,
-                                source_file=effective.get("resolved_path"), lenient=written_by_original(metadata))
+                                source_file=effective.get("resolved_path"), lenient=written_by_original(metadata),
+                                environ=pinned, secret_environ=None if pinned is None else os.environ)
 
 
 def written_by_original(metadata: dict | None) -> bool:
@@ -174,6 +186,10 @@ def written_by_original(metadata: dict | None) -> bool:
     as 0.2.x read it: keys it ignored are warnings, not refusals."""
     return metadata is not None and WRITTEN_BY_KEY not in metadata
 
+
+ENVIRONMENT_KEY = "environment"
+"""metadata.json's list of the settings environment variables supplied when the run was
+pinned; a snapshot without it (0.2.x's, or older) reads the environment at every tick."""
 
 WRITTEN_BY_KEY = "written_by"
 WRITTEN_BY = "matterstack"
@@ -238,8 +254,20 @@ def _write_metadata(handle, request: WiringRequest, *, force_override: bool) -> 
         "provenance": {"workspace_slug": handle.workspace_slug, "env_var_name": ENV_VAR_NAME, "cli": cli,
                        "legacy": request.provenance["legacy"]},
         "history_relpath": HISTORY_RELPATH,
+        ENVIRONMENT_KEY: [recorded_variable(value) for value in request.wiring.environment],
     }
     write_atomic(run_dir / METADATA_RELPATH, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def recorded_variable(value) -> dict:
+    """How metadata.json records an :class:`~matterstack.plugins.settings.EnvironmentValue`:
+    the key path (without the file name), the variable, and its value unless it is a secret."""
+    entry = {"key": value.where.rsplit(": ", 1)[-1], "variable": value.variable}
+    if value.value is None:
+        entry["secret"] = True
+    else:
+        entry["value"] = value.value
+    return entry
 
 
 def _append_history(run_dir: Path, request: WiringRequest, event: str, details: dict, *,
