@@ -32,3 +32,13 @@ def test_a_line_recorded_twice_or_cut_short_by_a_crash_changes_nothing(tmp_path)
 
     assert read_iterations(tmp_path) == [Iteration(1, 0, None), Iteration(2, 4, AT.isoformat()),
                                          Iteration(3, 12, AT.isoformat())]
+
+
+def test_a_disk_that_refuses_the_line_loses_the_boundary_and_never_the_tick(tmp_path):
+    # given a run folder where the file cannot be written (a folder stands in its place)
+    (tmp_path / ITERATIONS_FILE).mkdir()
+
+    # when an iteration is recorded, then nothing is raised and the run reads as one iteration
+    record_iteration(tmp_path, 4, AT)
+
+    assert read_iterations(tmp_path) == [Iteration(1, 0, None)]

@@ -35,17 +35,21 @@ class Iteration:
 def record_iteration(run_dir: Path, tasks_before: int, at: datetime | None = None) -> None:
     """Note that the tasks from index ``tasks_before`` on were planned together, ``at``.
 
-    Written after the database kept them; a crash before this line leaves that iteration
-    merged into the one before, which only the report reads."""
+    Written after the database kept them; a crash before this line, or a disk that refuses
+    it (full, read-only), leaves that iteration merged into the one before, which only the
+    report reads: it never stops the tick."""
     moment = (at or datetime.now(timezone.utc)).isoformat()
     line = json.dumps({"first_task": tasks_before, "planned_at": moment}) + "\n"
-    with open(Path(run_dir) / ITERATIONS_FILE, "a+b") as stream:
-        # A line a crash cut short is closed first, so it does not swallow this one.
-        if stream.seek(0, os.SEEK_END):
-            stream.seek(-1, os.SEEK_END)
-            if stream.read(1) != b"\n":
-                line = "\n" + line
-        stream.write(line.encode())
+    try:
+        with open(Path(run_dir) / ITERATIONS_FILE, "a+b") as stream:
+            # A line a crash cut short is closed first, so it does not swallow this one.
+            if stream.seek(0, os.SEEK_END):
+                stream.seek(-1, os.SEEK_END)
+                if stream.read(1) != b"\n":
+                    line = "\n" + line
+            stream.write(line.encode())
+    except OSError:
+        return
 
 
 def read_iterations(run_dir: Path) -> list[Iteration]:
@@ -54,7 +58,7 @@ def read_iterations(run_dir: Path) -> list[Iteration]:
     starts: dict[int, str] = {}
     try:
         text = (Path(run_dir) / ITERATIONS_FILE).read_text(encoding="utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError):  # absent or unreadable: the report shows one iteration
         text = ""
     for line in text.splitlines():
         try:
