@@ -49,6 +49,32 @@ def test_plugins_table_has_one_row_per_plugin(matterstack_command):
     assert any(line.startswith("matterstack-ops-slurm ") and "backends: hpc_yaml, slurm" in line for line in lines)
 
 
+def test_plugins_settings_prints_the_table_of_every_installed_kind_and_backend(matterstack_command):
+    result = run([*matterstack_command, "plugins", "--settings"])
+
+    headings = [line for line in result.stdout.splitlines() if line.startswith("### ")]
+    assert result.returncode == 0
+    assert "### kind `hpc` (matterstack-core)" in headings and "### backend `slurm` (matterstack-ops-slurm)" in headings
+    assert "| `workspace_root` | string | required | remote folder under which job work directories are made |" \
+        in result.stdout
+
+
+def test_plugins_settings_of_one_name_prints_its_kind_and_its_backend(matterstack_command):
+    result = run([*matterstack_command, "plugins", "--settings", "local"])
+
+    assert result.returncode == 0
+    assert [line for line in result.stdout.splitlines() if line.startswith("### ")] == [
+        "### kind `local` (matterstack-core)", "### backend `local` (matterstack-core)"]
+
+
+def test_plugins_settings_of_a_name_nothing_installed_has_names_what_is_installed(matterstack_command):
+    result = run([*matterstack_command, "plugins", "--settings", "telescope"])
+
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no installed operator kind or compute backend is called 'telescope'" in result.stderr
+    assert "kinds (experiment, hpc, human, local, manual_hpc)" in result.stderr
+
+
 def test_a_plugin_adds_commands_that_run_and_are_listed(matterstack_command, greeter):
     env = greeter.env()
 

@@ -1,7 +1,8 @@
 """docs/operators.md matches the settings classes, and every operators.yaml shown anywhere in
 docs/ is accepted by ``matterstack operators check`` (the profiles it names are the profiles
 the docs show; the kinds of the example plugins in examples/ are installed the way an
-editable install lays them out)."""
+editable install lays them out). An example plugin's README shows the settings table
+``matterstack plugins --settings`` prints for its kind."""
 
 from __future__ import annotations
 
@@ -123,3 +124,17 @@ def test_each_operators_yaml_in_the_docs_passes_operators_check(block, tmp_path,
     # then
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("operators.yaml: valid,")
+
+
+@pytest.mark.parametrize("example, kind", [("matterstack-ops-shell", "shell")])
+def test_an_example_plugins_readme_shows_the_table_plugins_settings_prints(example, kind, example_plugins_env,
+                                                                           matterstack_command, tmp_path):
+    # when the installed plugin's settings are asked for
+    result = subprocess.run([*matterstack_command, "plugins", "--settings", kind], cwd=tmp_path, capture_output=True,
+                            text=True, env=example_plugins_env, timeout=120)
+
+    # then the command names the kind and its distribution, and the README has the same table
+    assert result.returncode == 0, result.stderr
+    heading, table = result.stdout.split("\n\n", 1)
+    assert heading == f"### kind `{kind}` ({example})"
+    assert table in (REPO / "examples" / example / "README.md").read_text()

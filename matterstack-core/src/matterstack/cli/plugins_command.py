@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -72,11 +72,34 @@ def _print_table(report: dict[str, Any], *, debug: bool) -> None:
                 typer.echo("    " + problem["traceback"].rstrip().replace("\n", "\n    "))
 
 
+def settings_tables(host: Any, name: str | None) -> str:
+    """What ``plugins --settings [NAME]`` prints: the settings table of every installed kind
+    and backend, or of those called ``name``; a name nothing installed has is a ConfigError."""
+    from matterstack.errors import ConfigError
+    from matterstack.plugins.settings_docs import settings_sections
+
+    text = settings_sections(host, name)
+    if not text:
+        kinds, backends = ", ".join(sorted(host.operator_kinds)), ", ".join(sorted(host.compute_backends))
+        raise ConfigError(f"no installed operator kind or compute backend is called {name!r}", where="plugins --settings",
+                          fix=f"name one of the kinds ({kinds}) or backends ({backends}), or install its plugin")
+    return text
+
+
 def plugins(
     ctx: typer.Context,
+    name: Optional[str] = typer.Argument(
+        None, metavar="[KIND]", help="With --settings: only the operator kind or compute backend of this name."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    settings: bool = typer.Option(
+        False, "--settings", help="Print the settings table (Markdown) of every installed kind and backend instead."),
 ) -> None:
     """List installed plugins, what each provides, and every plugin problem.
+
+    With --settings, print instead the settings table of every installed operator kind and
+    compute backend, third-party ones included, or only of KIND: each key with its type,
+    default and meaning, in Markdown, as docs/operators.md shows them (a plugin's README can
+    include its table).
 
     One row per plugin: distribution, version, entry point, and the operator kinds, compute
     backends and commands it provides. Then every problem: a plugin that failed to load or to
@@ -91,8 +114,15 @@ def plugins(
     """
     import json
 
+    from matterstack.errors import ConfigError
     from matterstack.plugins.host import get_plugin_host
 
+    if settings:
+        typer.echo(settings_tables(get_plugin_host(), name), nl=False)
+        return
+    if name is not None:
+        raise ConfigError(f"{name!r} is only read with --settings", where="plugins",
+                          fix=f"write matterstack plugins --settings {name}")
     report = plugin_report(get_plugin_host())
     if as_json:
         typer.echo(json.dumps(report, indent=2))

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import functools
-import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import attrs
 
 from matterstack.errors import PluginError
+from matterstack.plugins.settings_docs import settings_rows, settings_sections, settings_table
+
+__all__ = ["cli_reference", "command_tree", "every_command_path", "first_party_host", "main", "settings_reference",
+           "settings_rows", "settings_table"]
 
 FIRST_PARTY_PLUGINS = ("matterstack-ops-slurm", "matterstack-ops-human", "matterstack-ops-experiment")
 """The distributions whose commands the reference documents besides core's."""
@@ -37,8 +37,6 @@ HEADER = (
     "with its arguments and options. Exit codes: 0 ok, 1 the run (or a check) failed, "
     "2 bad input or configuration, 3 the run is being stepped by another process.\n\n"
 )
-
-_TYPE_WORDS = {str: "string", int: "integer", float: "number", bool: "true/false", typing.Any: "any"}
 
 
 def first_party_host(plugins: Sequence[str] = FIRST_PARTY_PLUGINS):
@@ -104,71 +102,9 @@ def every_command_path(command, prefix: tuple[str, ...] = ()) -> list[tuple[str,
     return paths
 
 
-def _type_word(type_: Any) -> str:
-    args = [a for a in typing.get_args(type_) if a is not type(None)]
-    origin = typing.get_origin(type_)
-    if origin in (list, tuple, set):
-        return f"list of {_type_word(args[0])}s" if args else "list"
-    if origin is dict or type_ is dict:
-        return "mapping"
-    if args and origin is not None:
-        return " or ".join(_type_word(a) for a in args)
-    if attrs.has(type_):
-        return "mapping"
-    return _TYPE_WORDS.get(type_, getattr(type_, "__name__", str(type_)))
-
-
-def _default_word(field: attrs.Attribute) -> str:
-    default = field.default
-    if default is attrs.NOTHING:
-        return "required"
-    if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
-        return "`[]`" if default.factory is list else "`{}`"
-    if default is None:
-        return "-"
-    if isinstance(default, bool):
-        return f"`{str(default).lower()}`"
-    return f"`{default}`"
-
-
-def settings_rows(cls: type, prefix: str = "") -> list[str]:
-    """One Markdown table row per field of settings class ``cls`` (nested classes dotted)."""
-    rows = []
-    hints = typing.get_type_hints(cls)
-    for field in attrs.fields(cls):
-        # a pass-through field has no key of its own: it stands for the block's other keys
-        name = f"{prefix}*" if "pass_through" in field.metadata else f"{prefix}{field.name}"
-        help_text = str(field.metadata.get("help", "")).replace("|", "\\|")
-        if field.metadata.get("env"):
-            help_text += f" (environment: `{field.metadata['env']}`)"
-        if field.metadata.get("aliases"):
-            help_text += " (0.2.x: " + ", ".join(f"`{alias}`" for alias in field.metadata["aliases"]) + ")"
-        if "pass_through" in field.metadata:
-            rows.append(f"| `{name}` | {_type_word(typing.get_args(hints[field.name])[1])} | - | {help_text} |")
-            continue
-        rows.append(f"| `{name}` | {_type_word(hints[field.name])} | {_default_word(field)} | {help_text} |")
-        for inner in (hints[field.name], *typing.get_args(hints[field.name])):
-            if attrs.has(inner):
-                rows += settings_rows(inner, f"{name}.")
-    return rows
-
-
-def settings_table(cls: type) -> str:
-    """The Markdown table of settings class ``cls``: key, type, default, help."""
-    rows = settings_rows(cls)
-    if not rows:
-        return "(no settings)\n"
-    return "| key | type | default | meaning |\n|---|---|---|---|\n" + "\n".join(rows) + "\n"
-
-
 def settings_reference(host=None) -> str:
     """A ``###`` section with the settings table of every operator kind and compute backend."""
-    host = host or first_party_host()
-    sections = []
-    for category, registry in (("kind", host.operator_kinds), ("backend", host.compute_backends)):
-        for name, registration in registry.items():
-            sections.append(f"### {category} `{name}` ({registration.distribution})\n\n{settings_table(registration.settings)}")
-    return "\n".join(sections)
+    return settings_sections(host or first_party_host())
 
 
 def main(argv: Sequence[str] | None = None) -> None:
