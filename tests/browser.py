@@ -13,9 +13,12 @@ import contextlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -46,7 +49,7 @@ FLAGS = (
 
 
 @contextlib.contextmanager
-def open_browser(width: int = WINDOW[0], height: int = WINDOW[1]) -> Iterator["WebDriver"]:  # noqa: F821
+def open_browser(width: int = WINDOW[0], height: int = WINDOW[1]) -> Iterator[WebDriver]:
     """A headless Chromium with a profile of its own, quit (and its profile removed) on exit."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run {INSTALL} as root "
@@ -69,7 +72,7 @@ def open_browser(width: int = WINDOW[0], height: int = WINDOW[1]) -> Iterator["W
 
 
 @pytest.fixture
-def browser() -> Iterator["WebDriver"]:  # noqa: F821
+def browser() -> Iterator[WebDriver]:
     """A headless Chromium (selenium ``WebDriver``) for one test."""
     with open_browser() as driver:
         yield driver

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Response
 from matterstack.errors import MatterStackError
 from matterstack.plugins import ProjectView
 
-from matterstack_ops_human.pending import HUMAN_KIND, NotWaitingError, Request, current_request, pending_requests
+from matterstack_ops_human.pending import HUMAN_KIND, Request, current_request, pending_requests
 from matterstack_ops_human.respond import AnswerRefused, answer
 from matterstack_ops_human.response import data_schema_for
 from matterstack_ops_human.web.access import CSRF_FIELD, TOKEN_PARAMETER, Access
@@ -92,7 +92,7 @@ class ApprovalsApp:
                 return self.page("message.html", status=403, heading="Refused", text=refusal)
         try:
             return getattr(self, f"show_{endpoint}")(http, **arguments)
-        except (NotWaitingError, MatterStackError) as exc:
+        except MatterStackError as exc:  # no such task, not on a person's instance, a bad schema
             return self.page("message.html", status=404, heading="Not found", text=exc.one_line())
 
     # --- access -----------------------------------------------------------------------------
