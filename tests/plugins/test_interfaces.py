@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 from matterstack import errors
+from matterstack.cli.doctor import instance_checks
 from matterstack.core.status import AttemptStatus
+from matterstack.orchestrator.registry import OperatorRegistry
 from matterstack.plugins import (
     AttemptContext,
     BackendCapabilities,
@@ -19,9 +21,12 @@ from matterstack.plugins import (
     Operator,
     OperatorContext,
     PermanentOperatorError,
+    PluginHost,
     SubmitResult,
     TransientOperatorError,
+    hookimpl,
 )
+from matterstack.wiring.document import build_wiring
 
 
 class EchoOperator(Operator):
@@ -127,3 +132,59 @@ def test_observation_defaults_and_the_errors_plugins_raise():
     assert (observation.external_id, observation.reason, observation.exit_code, observation.data) == (None, "", None, {})
     assert TransientOperatorError is errors.TransientOperatorError
     assert PermanentOperatorError is errors.PermanentOperatorError
+
+
+class CheckedEcho(EchoOperator):
+    def doctor(self):
+        return [("echo service", True, "answers"), ("quota", False, "0 of 10 jobs left")]
+
+
+class ScopeQueue(ComputeBackend):
+    """A backend with checks of its own; its jobs are never asked about here."""
+
+    capabilities = BackendCapabilities(shared_filesystem=True, accounting=False, needs_ssh=False)
+
+    def __init__(self, settings, context):
+        pass
+
+    def doctor(self):
+        return [("queue", True, "scope queue reachable")]
+
+    submit = poll_many = fetch = cancel = find_by_token = None
+
+
+class DoctorPlugin:
+    @hookimpl
+    def matterstack_operator_kinds(self, register):
+        register("echo", CheckedEcho)
+
+    @hookimpl
+    def matterstack_compute_backends(self, register):
+        register("scope", ScopeQueue)
+
+
+def test_doctor_is_part_of_both_interfaces_and_checks_nothing_by_default(tmp_path):
+    operator = EchoOperator("echo.default", None, OperatorContext(run_id="r1", run_dir=tmp_path, workspace_slug="d", host=None))
+
+    assert operator.doctor() == [] and ComputeBackend.doctor(None) == []
+
+
+def test_matterstack_doctor_asks_each_operator_and_a_compute_kind_asks_its_backend(tmp_path):
+    # given an operator with checks, a compute kind over a backend with checks, and one with none
+    host = PluginHost.load(environ={"MATTERSTACK_LOAD_PLUGINS": ""})
+    host.pm.register(DoctorPlugin(), name="doctor-test")
+    document = {"operators": {"echo.default": {"kind": "echo"}, "hpc.scope": {"kind": "hpc", "backend": {"type": "scope"}},
+                              "local.default": {"kind": "local"}}}
+    wiring = build_wiring(document, host=host, filename="operators.yaml", source="test")
+    registry = OperatorRegistry(wiring, host, lambda: OperatorContext(run_id="doctor", run_dir=tmp_path,
+                                                                      workspace_slug="doctor", host=host))
+
+    # when
+    checks = instance_checks(registry)
+
+    # then
+    assert checks == {
+        "echo.default": [("echo service", True, "answers"), ("quota", False, "0 of 10 jobs left")],
+        "hpc.scope": [("queue", True, "scope queue reachable")],
+        "local.default": [],
+    }

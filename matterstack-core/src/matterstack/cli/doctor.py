@@ -2,8 +2,9 @@
 check, whether it works (for a Slurm instance: SSH, sinfo, partition, account, accounting,
 MinJobAge, sbatch, workspace root).
 
-Core knows no backend: an instance is checked when its operator, or the compute backend it
-drives, has a ``doctor()`` method returning ``[(check, ok, detail), ...]``.
+Core knows no backend: each instance's operator answers :meth:`Operator.doctor` with
+``[(check, ok, detail), ...]`` (the compute kinds ask their backend's
+:meth:`ComputeBackend.doctor`); the default answers no checks.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ def instance_checks(registry) -> dict[str, list[tuple[str, bool, str]]]:
         except MatterStackError as exc:
             results[key] = [("build", False, exc.one_line())]
             continue
-        doctor = getattr(operator, "doctor", None) or getattr(getattr(operator, "backend", None), "doctor", None)
-        results[key] = [(str(n), bool(ok), str(d)) for n, ok, d in doctor()] if callable(doctor) else []
+        results[key] = [(str(n), bool(ok), str(d)) for n, ok, d in operator.doctor()]
     return results
 
 

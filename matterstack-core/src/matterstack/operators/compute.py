@@ -227,6 +227,9 @@ class ComputeOperator(Operator):
     def check_settings(self) -> list[tuple[str, str, str]]:
         return [(f"backend.{where}", problem, fix) for where, problem, fix in self.backend.check_settings()]
 
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        return self.backend.doctor()
+
     def describe_wait(self, attempt: AttemptContext) -> str:
         refusal = attempt.operator_data.get(BACK_PRESSURE)
         if not attempt.external_id and refusal:

@@ -233,6 +233,13 @@ class Operator(abc.ABC):
         :class:`TransientOperatorError` when it cannot be asked. The default checks nothing."""
         return []
 
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        """Reach the outside system and say whether it works, for ``matterstack doctor``: one
+        ``(check, ok, detail)`` per thing looked at (``("ssh", True, "login.cluster.edu as
+        alice")``, ``("partition", False, "normal is not known to sinfo")``). A failed check
+        makes ``doctor`` exit 1. The default checks nothing (``doctor`` says so)."""
+        return []
+
     def close(self) -> None:
         """Release what the operator holds open (connections); the default holds nothing."""
 
@@ -372,6 +379,11 @@ class ComputeBackend(abc.ABC):
     def check_settings(self) -> list[tuple[str, str, str]]:
         """As :meth:`Operator.check_settings`, with key paths inside the ``backend`` block
         (``slurm.partition``); the compute kinds prefix them. The default checks nothing."""
+        return []
+
+    def doctor(self) -> list[tuple[str, bool, str]]:
+        """As :meth:`Operator.doctor`: the checks of this backend (SSH, the scheduler, the
+        workspace root); the compute kinds' ``doctor`` answers them. The default checks nothing."""
         return []
 
     def describe_queue(self) -> str:
