@@ -230,3 +230,97 @@ def test_each_conformance_test_fails_a_kind_that_breaks_its_promise(tmp_path, pl
     assert {test: seen[("TestControl", test)] for test in CONFORMANCE_TESTS} == dict.fromkeys(CONFORMANCE_TESTS, "passed")
     assert {(cls, test): verdict for (cls, test), verdict in seen.items() if cls != "TestControl"} == {
         (cls, test): "failure" for cls, tests in BROKEN_PROMISES.items() for test in tests}
+
+
+NEEDY_KIND = '''
+import attrs
+
+from matterstack.operators.local import LocalOperator
+from matterstack.plugins import hookimpl, setting
+
+
+@attrs.frozen
+class NeedySettings:
+    site: str = setting(help="where the work runs; required")
+    max_concurrent: int | None = setting(None, help="most attempts at once")
+
+
+class NeedyOperator(LocalOperator):
+    pass
+
+
+@hookimpl
+def matterstack_operator_kinds(register):
+    register("needy", NeedyOperator, settings=NeedySettings)
+'''
+
+OVERRIDES_SUITE = '''
+import contextlib
+
+from matterstack.errors import TransientOperatorError
+from matterstack.testing import REMOVE, OperatorConformance
+
+
+class Needy(OperatorConformance):
+    operator_key = "needy.default"
+
+    def operator_settings(self, tmp_path):
+        return {"site": "lab", "max_concurrent": 2}
+
+
+class TestOverridesOfTheValidSettings(Needy):
+    invalid_settings = [
+        ({"site": REMOVE}, "operators.needy.default.site: required key is missing"),
+        ({"max_concurrent": "many"}, "operators.needy.default.max_concurrent: expected an integer, found a string"),
+    ]
+
+
+class TestAnOverrideThatLeavesTheSettingsValid(Needy):
+    invalid_settings = [({"max_concurrent": 3}, "max_concurrent")]
+
+
+class TestTheHarnessOutageIsTheKitsFake(Needy):
+    def test_harness_unavailable_yields_an_operator_whose_calls_are_transient_errors(self, matterstack_harness):
+        operator = matterstack_harness.new_operator()
+        attempt = matterstack_harness.attempt("succeed")
+        with matterstack_harness.unavailable(operator) as down:
+            try:
+                down.poll([attempt])
+            except TransientOperatorError as error:
+                assert "cannot be reached" in str(error)
+            else:
+                raise AssertionError("the fake outage answered a poll")
+
+
+class TestTheHarnessOutageIsTheClasses(Needy):
+    @contextlib.contextmanager
+    def unavailable(self, operator):
+        self.events = ["down"]
+        yield operator
+        self.events.append("up")
+
+    def test_harness_unavailable_opens_and_closes_the_classes_outage(self, matterstack_harness):
+        operator = matterstack_harness.new_operator()
+        with matterstack_harness.unavailable(operator) as down:
+            assert down is operator and self.events == ["down"]
+        assert self.events == ["down", "up"]
+'''
+
+
+def test_invalid_settings_override_the_valid_settings_and_the_harness_opens_the_classes_outage(tmp_path, plugin_path):
+    plugin_path.add("matterstack-needy-kind", "0.1", {"needy": "needykind"}, {"needykind": NEEDY_KIND})
+    (tmp_path / "test_needy.py").write_text(textwrap.dedent(OVERRIDES_SUITE))
+    invalid = "test_invalid_settings_are_refused_with_one_line_naming_the_key_path"
+
+    run = pytest_run(tmp_path, "-q", "--junitxml", str(tmp_path / "report.xml"), "-k", f"{invalid} or harness_unavailable",
+                     env=plugin_path.env())
+
+    assert outcomes(tmp_path / "report.xml") == {
+        ("TestOverridesOfTheValidSettings", invalid): "passed",
+        ("TestAnOverrideThatLeavesTheSettingsValid", invalid): "failure",
+        ("TestTheHarnessOutageIsTheKitsFake", invalid): "passed",
+        ("TestTheHarnessOutageIsTheClasses", invalid): "passed",
+        ("TestTheHarnessOutageIsTheKitsFake",
+         "test_harness_unavailable_yields_an_operator_whose_calls_are_transient_errors"): "passed",
+        ("TestTheHarnessOutageIsTheClasses", "test_harness_unavailable_opens_and_closes_the_classes_outage"): "passed",
+    }, run.stdout + run.stderr

@@ -8,7 +8,7 @@ A plugin's test suite subclasses :class:`OperatorConformance`::
         operator_key = "shell.default"
         def operator_settings(self, tmp_path):
             return {"max_concurrent": 4}
-        invalid_settings = [({"max_concurrent": "many"}, "max_concurrent")]
+        invalid_settings = [({"max_concurrent": "many"}, "max_concurrent")]   # over the valid block
 
 The kit's pytest plugin (``matterstack.testing.plugin``, registered through the ``pytest11``
 entry point of matterstack-core) provides the fixtures the inherited tests use. Names load
@@ -20,7 +20,7 @@ from __future__ import annotations
 from matterstack.lazy_names import lazy_getattr
 
 _EXPORTS = {
-    "matterstack.testing.conformance": ("OperatorConformance", "default_command"),
+    "matterstack.testing.conformance": ("REMOVE", "OperatorConformance", "default_command"),
     "matterstack.testing.harness": ("ConformanceHarness", "Submitted"),
     "matterstack.testing.outage": ("PinnableRegistry", "UnreachableOperator"),
 }

@@ -23,6 +23,15 @@ from matterstack.testing.outage import UnreachableOperator
 
 OUTCOMES = ("succeed", "fail", "long")
 UNKNOWN_SETTING = "no_such_setting_of_the_conformance_kit"
+
+
+class _Remove:
+    def __repr__(self) -> str:
+        return "REMOVE"
+
+
+REMOVE = _Remove()
+"""In an ``invalid_settings`` block, the value that leaves a key of the valid settings out."""
 NEAR_MISS = "max_concurent"
 """A typo of ``max_concurrent``, which every instance takes: refused, naming the key it missed."""
 FAKE_OUTAGE_ID = "fake-unreachable"
@@ -70,7 +79,8 @@ class OperatorConformance:
     operator_key: ClassVar[str] = ""
     """The instance under test, ``kind.name``; its kind must be registered by an installed plugin."""
     invalid_settings: ClassVar[list[tuple[dict, str]]] = []
-    """``(block, text)`` pairs: each block must be refused with one ConfigError containing ``text``."""
+    """``(overrides, text)`` pairs: the valid settings with ``overrides`` applied (a key set to
+    :data:`REMOVE` is left out) must be refused with one ConfigError containing ``text``."""
     timeout: ClassVar[float] = 60
     """Seconds any wait may take (a job to end, an attempt to start)."""
     poll_interval: ClassVar[float] = 0.2
@@ -210,7 +220,7 @@ class OperatorConformance:
         self.assert_work_stopped(operator, entry.context)
 
     def test_invalid_settings_are_refused_with_one_line_naming_the_key_path(self, matterstack_harness, tmp_path):
-        """Each of ``invalid_settings`` is refused, and so is an unknown key in the instance block
+        """Each of ``invalid_settings``, applied over the valid settings, is refused, and so is an unknown key in the instance block
         and in its backend block (when it has one), a typo with the key it missed."""
         harness = matterstack_harness
         valid = self.operator_settings(tmp_path)
@@ -222,7 +232,8 @@ class OperatorConformance:
             unknown.append(({**valid, "backend": {**valid["backend"], UNKNOWN_SETTING: True}},
                             f"{at}.backend.{UNKNOWN_SETTING}: unknown key"))
 
-        for block, text in [*self.invalid_settings, *unknown]:
+        overridden = [(with_overrides(valid, overrides), text) for overrides, text in self.invalid_settings]
+        for block, text in [*overridden, *unknown]:
             with pytest.raises(ConfigError) as raised:
                 harness.new_operator(block)
             line = str(raised.value)
@@ -239,7 +250,7 @@ class OperatorConformance:
         self.complete_externally(operator, entry.context, "succeed")
 
         verdicts = []
-        with self.unavailable(operator) as down:
+        with harness.unavailable(operator) as down:
             for _ in range(2):
                 with contextlib.suppress(TransientOperatorError):
                     seen = down.poll([entry.context])
@@ -258,7 +269,7 @@ class OperatorConformance:
         operator = run.registry.get(self.operator_key)
         self.complete_externally(operator, run.context(run.attempt()), "succeed")
 
-        with self.unavailable(operator) as down:
+        with harness.unavailable(operator) as down:
             run.registry.pinned[self.operator_key] = down
             try:
                 report = run.tick()
@@ -283,6 +294,13 @@ class OperatorConformance:
         words = operator.describe_wait(entry.context)
 
         assert isinstance(words, str) and words.strip() and "\n" not in words.strip(), repr(words)
+
+
+def with_overrides(valid: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``valid`` with each key of ``overrides`` replacing its own (a whole value: a nested
+    block is replaced, not merged); a key set to :data:`REMOVE` is left out."""
+    block = {**valid, **overrides}
+    return {key: value for key, value in block.items() if value is not REMOVE}
 
 
 def assert_collected_files_are_there(attempt: AttemptContext, collected: CollectResult) -> None:

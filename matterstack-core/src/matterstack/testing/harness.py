@@ -11,6 +11,7 @@ makes is closed, and every attempt it submitted and saw no end of is cancelled, 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -18,7 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +71,15 @@ class ConformanceHarness:
     """Builds operators for one key and drives attempts through them (see the module doc)."""
 
     def __init__(self, key: str, block: dict[str, Any], folder: Path, make_task: Callable[..., Any],
-                 *, timeout: float, poll_interval: float):
+                 *, timeout: float, poll_interval: float,
+                 make_unavailable: Callable[[Operator], AbstractContextManager[Operator]] | None = None):
         from matterstack.plugins.host import get_plugin_host
 
         self.key = key
         self.block = dict(block)
         self.folder = Path(folder)
         self.make_task = make_task
+        self.make_unavailable = make_unavailable
         self.timeout = timeout
         self.poll_interval = poll_interval
         self.host = get_plugin_host()
@@ -168,6 +172,19 @@ class ConformanceHarness:
         submitted = Submitted(context, outcome, AttemptStatus(observation.status), observation)
         self._live[context.attempt_id] = (operator, submitted)
         return submitted
+
+    @contextlib.contextmanager
+    def unavailable(self, operator: Operator) -> Iterator[Operator]:
+        """While open, ``operator``'s outside system cannot be reached; yields the operator to use
+        meanwhile. The test class's ``unavailable`` makes the outage; without one, the kit's
+        FAKE :class:`~matterstack.testing.outage.UnreachableOperator` around ``operator``."""
+        if self.make_unavailable is None:
+            from matterstack.testing.outage import UnreachableOperator
+
+            yield UnreachableOperator(operator)
+            return
+        with self.make_unavailable(operator) as down:
+            yield down
 
     def token(self) -> str:
         """A short fresh name."""

@@ -56,6 +56,7 @@ def matterstack_harness(request, tmp_path):
         pytest.fail(f"{type(instance).__name__}.operator_key must name the instance under test as kind.name, "
                     f"found {key!r}", pytrace=False)
     harness = ConformanceHarness(key, instance.operator_settings(tmp_path), tmp_path, instance.task,
-                                 timeout=instance.timeout, poll_interval=instance.poll_interval)
+                                 timeout=instance.timeout, poll_interval=instance.poll_interval,
+                                 make_unavailable=instance.unavailable)
     yield harness
     harness.close()
