@@ -25,11 +25,12 @@ nox.options.sessions = ["tests"]
 
 
 def install_from_wheelhouse(session: nox.Session, *extra: str) -> None:
-    """Build wheels of the four distributions and every dependency (plus hatchling, so tests
-    can build plugin distributions offline), then install from those wheels only."""
+    """Build wheels of the four distributions and every dependency (plus hatchling and, for
+    editable installs, editables, so tests can build plugin distributions offline), then
+    install from those wheels only."""
     session.run(
         "python", "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(WHEELHOUSE),
-        *(str(ROOT / name) for name in DISTRIBUTIONS), "hatchling", *extra,
+        *(str(ROOT / name) for name in DISTRIBUTIONS), "hatchling", "editables", *extra,
     )
     session.install("--no-index", "--find-links", str(WHEELHOUSE), *DISTRIBUTIONS, *extra)
 

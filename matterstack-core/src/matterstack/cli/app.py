@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "matterstack.cli.control",
     "matterstack.cli.repair",
     "matterstack.cli.plugins_command",
+    "matterstack.cli.plugin_new",
     "matterstack.cli.operators_command",
     "matterstack.cli.self_test",
     "matterstack.cli.doctor",
