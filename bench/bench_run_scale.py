@@ -58,7 +58,7 @@ from matterstack.core.transitions import apply_attempt_transition
 from matterstack.core.workflow import Task, Workflow
 from matterstack.orchestrator.api import build_registry, initialize_run
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.orchestrator.tick import tick
 from matterstack.plugins import PluginHost
 from matterstack.project.layout import register_run

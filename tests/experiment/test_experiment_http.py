@@ -14,7 +14,7 @@ from matterstack import ExternalTask, Workflow
 from matterstack.core.campaign import Campaign
 from matterstack.orchestrator.api import build_registry, initialize_run, step_once
 from matterstack.orchestrator.explain import explain
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.plugins import AttemptStatus, PermanentOperatorError, PluginHost, TransientOperatorError
 from matterstack.store import StateStore
 from matterstack_ops_experiment.agent import Agent

@@ -7,7 +7,7 @@ import pytest
 from compute_kit import LocalRun, OneIteration
 
 from matterstack.orchestrator.api import build_registry, initialize_run
-from matterstack.orchestrator.registry import embedded_default_wiring
+from matterstack.wiring.model import embedded_default_wiring
 from matterstack.plugins import PluginHost
 
 

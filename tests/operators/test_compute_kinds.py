@@ -8,7 +8,7 @@ import hashlib
 from matterstack import Task
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.orchestrator import control
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.plugins.builtin import HpcKindSettings
 
 OUTPUTS = "mkdir -p sub; for f in a.json b.json b.tmp log.txt sub/c.json; do echo $f > $f; done"

@@ -15,7 +15,7 @@ import attrs
 from matterstack import Campaign, Workflow
 from matterstack.core.status import AttemptStatus
 from matterstack.orchestrator.api import step_once
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.plugins import CollectResult, Observation, Operator, SubmitResult, hookimpl
 from matterstack.store import StateStore
 

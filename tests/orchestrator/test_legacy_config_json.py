@@ -24,7 +24,7 @@ from matterstack.orchestrator.legacy_config import (
     parse_legacy_config,
     read_legacy_config,
 )
-from matterstack.orchestrator.registry import InstanceConfig, embedded_default_wiring
+from matterstack.wiring.model import InstanceConfig, embedded_default_wiring
 from matterstack.store import StateStore
 
 OPERATOR = "MATTERSTACK_OPERATOR"

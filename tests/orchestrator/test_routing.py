@@ -10,7 +10,7 @@ from matterstack import ExternalTask, GateTask, Task
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.orchestrator.api import build_registry
 from matterstack.orchestrator.explain import explain
-from matterstack.orchestrator.registry import InstanceConfig, Wiring, embedded_default_wiring
+from matterstack.wiring.model import InstanceConfig, Wiring, embedded_default_wiring
 
 OPERATOR = "MATTERSTACK_OPERATOR"
 WIRED = ("scripted.a", "scripted.b", "scripted.site", "human.default", "experiment.default")

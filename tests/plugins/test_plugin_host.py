@@ -208,6 +208,32 @@ def test_invalid_registrations_are_refused_with_the_rule_they_break(host, name, 
     assert complaint in host.problems[0].what
 
 
+def test_only_a_compute_backend_says_which_kinds_may_use_it(host):
+    class Queue:
+        @hookimpl
+        def matterstack_compute_backends(self, register):
+            register("queue", widget_factory, kinds=("hpc", "batch"))
+
+    class Sloppy:
+        @hookimpl
+        def matterstack_operator_kinds(self, register):
+            register("widget", widget_factory, kinds=("hpc",))
+
+        @hookimpl
+        def matterstack_compute_backends(self, register):
+            register("bad", widget_factory, kinds=("Not A Kind",))
+
+    host.pm.register(Queue(), name="queue")
+    host.pm.register(Sloppy(), name="sloppy")
+
+    assert host.compute_backends["queue"].kinds == ("hpc", "batch")
+    assert "widget" not in host.operator_kinds and "bad" not in host.compute_backends
+    complaints = sorted(p.what for p in host.problems)
+    assert complaints[0].endswith("'bad': kinds= is one or more operator kind names, e.g. kinds=(\"hpc\",)")
+    assert complaints[1].endswith("'widget': kinds= says which operator kinds may use a compute backend; "
+                                  "an operator kind takes no kinds=")
+
+
 def test_registries_follow_plugins_registered_after_first_use(host):
     assert "widget" not in host.operator_kinds
 

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from matterstack.errors import ConfigError
-from matterstack.plugins import PluginHost
+from matterstack.plugins import PluginHost, hookimpl
 from matterstack.wiring import load_operators_file, load_wiring
 
 SITE = """
@@ -144,6 +144,21 @@ def test_hpc_yaml_is_only_for_kind_hpc(write, host):
     message = error_of(write, "operators: {batch.old: {kind: batch, backend: {type: hpc_yaml, path: c.yaml}}}", host)
 
     assert message.startswith("FILE: operators.batch.old.backend.type: backend type 'hpc_yaml' is only for kind 'hpc'")
+
+
+def test_a_backend_registered_for_some_kinds_is_refused_under_another(write, host):
+    class KindBoundQueue:
+        @hookimpl
+        def matterstack_compute_backends(self, register):
+            register("batchq", lambda settings, context: None, kinds=("batch",))
+
+    host.pm.register(KindBoundQueue(), name="kind-bound")
+
+    assert load_operators_file(write("ok.yaml", "operators: {batch.q: {kind: batch, backend: {type: batchq}}}"),
+                               host).instances["batch.q"].settings.backend == {"type": "batchq"}
+    assert error_of(write, "operators: {hpc.q: {kind: hpc, backend: {type: batchq}}}", host) == (
+        "FILE: operators.hpc.q.backend.type: backend type 'batchq' is only for kind 'batch' "
+        "(fix: move it under a batch.<name> instance, or use another backend type)")
 
 
 def test_the_backend_block_is_validated_by_its_backends_settings_class(write, host):

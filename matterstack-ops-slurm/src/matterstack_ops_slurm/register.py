@@ -114,4 +114,6 @@ def matterstack_cli(app):
 @hookimpl
 def matterstack_compute_backends(register):
     register("slurm", LazyFactory("matterstack_ops_slurm.backend:SlurmBackend"), settings=SlurmBackendSettings)
-    register("hpc_yaml", LazyFactory("matterstack_ops_slurm.hpc_yaml:HpcYamlBackend"), settings=HpcYamlBackendSettings)
+    # the legacy cluster file was always an hpc instance (as --hpc-config always made hpc.default)
+    register("hpc_yaml", LazyFactory("matterstack_ops_slurm.hpc_yaml:HpcYamlBackend"), settings=HpcYamlBackendSettings,
+             kinds=("hpc",))

@@ -63,7 +63,7 @@ def _refuse_unbuildable(path: Path, key: str, *registrations) -> None:
 
 def embedded_report(host) -> dict[str, Any]:
     """The :func:`check_report` of the embedded default (no file)."""
-    from matterstack.orchestrator.registry import embedded_default_wiring
+    from matterstack.wiring.model import embedded_default_wiring
     from matterstack.wiring.summary import instance_row
 
     wiring = embedded_default_wiring(host)

@@ -2,66 +2,25 @@
 
 Operators are created lazily on first use and reused for the life of the process, so an
 SSH connection or an HTTP session is opened once, not once per tick. Which keys exist and
-how each is configured (the *wiring*) comes from ``operators.yaml`` or the embedded default.
+how each is configured (the *wiring*, :mod:`matterstack.wiring.model`) comes from
+``operators.yaml`` or the embedded default.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from matterstack.errors import MatterStackError, PluginError, TransientOperatorError
 
-
-@attrs.frozen
-class InstanceConfig:
-    """One configured operator instance: its key, kind, settings and limits."""
-
-    key: str
-    kind: str
-    settings: Any = None
-    max_concurrent: int | None = None
-
-
-@attrs.frozen
-class Wiring:
-    """Every operator instance of a run, the routing default and the global cap.
-
-    ``source`` says where the wiring was read from (a file, the run's snapshot, the embedded
-    default); ``source_file`` is the operators.yaml it came from and ``sha256`` the digest of
-    its bytes, when it came from one. ``environment`` holds a
-    :class:`~matterstack.plugins.settings.EnvironmentValue` per setting an environment
-    variable supplied (a run's snapshot records them).
-    """
-
-    instances: dict[str, InstanceConfig]
-    default_operator: str = "local.default"
-    max_concurrent: int | None = None
-    source: str = "embedded default"
-    source_file: str | None = None
-    sha256: str | None = None
-    environment: tuple = ()
+if TYPE_CHECKING:
+    from matterstack.wiring.model import Wiring
 
 
 def unbuildable_reason(key: str, failure: MatterStackError) -> str:
     """Why an attempt on ``key`` fails at once: its operator cannot be built."""
     return f"operator {key} cannot be built: {failure.one_line()}"
-
-
-def embedded_default_wiring(host) -> Wiring:
-    """The wiring used without operators.yaml: ``local.default`` and ``hpc.default`` (local
-    backend at the run directory), plus ``<kind>.default`` for every other installed kind."""
-    instances = {}
-    for kind, registration in sorted(host.operator_kinds.items()):
-        settings_cls = getattr(registration, "settings", None)
-        try:
-            settings = settings_cls() if settings_cls is not None else None
-        except TypeError:
-            continue  # a kind with required settings needs operators.yaml to say them
-        key = f"{kind}.default"
-        instances[key] = InstanceConfig(key=key, kind=kind, settings=settings)
-    return Wiring(instances=instances)
 
 
 class OperatorRegistry:

@@ -19,7 +19,7 @@ def matterstack_operator_kinds(register):
 
 @hookspec
 def matterstack_compute_backends(register):
-    """Add compute backends: call ``register(type, factory, settings=SettingsClass)`` once per type."""
+    """Add compute backends: call ``register(type, factory, settings=SettingsClass, kinds=None)`` once per type."""
 
 
 @hookspec

@@ -78,6 +78,9 @@ class Registration:
     problem: str | None = None
     """Why the factory cannot build anything (a :class:`LazyFactory` target that does not
     resolve), found when the plugin registered it; None when nothing is known to be wrong."""
+    kinds: tuple[str, ...] | None = None
+    """The operator kinds that may use this compute backend (``register(..., kinds=("hpc",))``);
+    None: any kind that takes a backend."""
 
     @property
     def label(self) -> str:
@@ -94,10 +97,13 @@ class Collector:
         self.registrations: list[Registration] = []
         self.problems: list[PluginProblem] = []
 
-    def __call__(self, name: str, factory: Callable[..., Any], settings: type | None = None) -> None:
+    def __call__(self, name: str, factory: Callable[..., Any], settings: type | None = None,
+                 kinds: Iterable[str] | None = None) -> None:
         where = f"{self.source.label} registers {self.category} {name!r}"
         if not isinstance(name, str) or not NAME_RULE.match(name):
             raise PluginError(f"{where}: a name is lower-case letters, digits and '_', starting with a letter")
+        if kinds is not None:
+            kinds = self._kinds(kinds, where)
         if not callable(factory):
             raise PluginError(f"{where}: the factory {factory!r} is not callable")
         if settings is None:
@@ -113,8 +119,20 @@ class Collector:
                 f"fix the factory target in {self.source.distribution}, or upgrade it", (self.source,)))
         self.registrations.append(
             Registration(name, factory, settings, self.source.distribution, self.source.version, self.source.name,
-                         problem)
+                         problem, kinds)
         )
+
+    def _kinds(self, kinds: Iterable[str], where: str) -> tuple[str, ...]:
+        """``kinds=`` as a tuple of kind names; only a compute backend says which kinds may use it."""
+        if self.category != "compute backend":
+            raise PluginError(f"{where}: kinds= says which operator kinds may use a compute backend; "
+                              f"an {self.category} takes no kinds=")
+        if isinstance(kinds, str):
+            kinds = (kinds,)
+        kinds = tuple(kinds)
+        if not kinds or not all(isinstance(kind, str) and NAME_RULE.match(kind) for kind in kinds):
+            raise PluginError(f"{where}: kinds= is one or more operator kind names, e.g. kinds=(\"hpc\",)")
+        return kinds
 
     def __repr__(self) -> str:
         return f"<register {self.category} for {self.source.label}>"

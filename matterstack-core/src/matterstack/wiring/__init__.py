@@ -1,7 +1,7 @@
 """Config-driven wiring: which operator instances a run has and how each is configured.
 
 - :func:`load_operators_file` reads and validates an ``operators.yaml`` into a
-  :class:`~matterstack.orchestrator.registry.Wiring` (``load_wiring`` is the same function);
+  :class:`~matterstack.wiring.model.Wiring` (``load_wiring`` is the same function);
 - :func:`load_run_wiring` gives the wiring a run uses, in 0.2.7's order: ``--operators-config``,
   the run's snapshot (``<run>/operators_snapshot/``), the workspace's ``operators.yaml``,
   ``$MATTERSTACK_OPERATORS_CONFIG``, the legacy flags, the embedded default; what it uses is

@@ -1,4 +1,4 @@
-"""``operators.yaml`` → :class:`~matterstack.orchestrator.registry.Wiring`, validated strictly.
+"""``operators.yaml`` → :class:`~matterstack.wiring.model.Wiring`, validated strictly.
 
 Every block is structured into the settings class its plugin registered (cattrs, through
 :func:`~matterstack.plugins.settings.structure_settings`), so a third-party kind or backend is
@@ -12,7 +12,7 @@ checked exactly like a built-in one. The rules of the document itself:
 - a kind takes a ``backend`` only when its settings class has a ``backend`` field (and only
   the types its ``backend_types`` names, when it names some); the block's ``type`` (default
   ``local``) is provided by an installed plugin and the rest of the block is validated by that
-  backend's settings class; ``hpc_yaml`` only under kind ``hpc``.
+  backend's settings class; a backend registered with ``kinds=`` only under those kinds.
 
 The original MatterStack's (0.2.x) dialect means what it meant there: ``max_concurrent_global``
 is read as ``max_concurrent`` and every instance may carry ``slug`` and ``operator_name`` (its
@@ -34,17 +34,13 @@ import attrs
 
 from matterstack.core.operator_key import parse_operator_key
 from matterstack.errors import ConfigError, PluginError
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.plugins.settings import describe_value, setting, structure_settings
 from matterstack.plugins.settings_keys import SettingsNote, normalize_keys, unknown_key_fix
 from matterstack.wiring.yamlfile import load_yaml_bytes, read_file_bytes
 
 DEFAULT_BACKEND_TYPE = "local"
 """The backend of an instance whose kind takes one and whose block names none."""
-
-BACKEND_ONLY_FOR_KIND = {"hpc_yaml": "hpc"}
-"""Backend types that stand for one operator kind: the legacy cluster file is always an
-``hpc`` instance (as ``--hpc-config`` always made ``hpc.default``)."""
 
 TOP_LEVEL_KEYS = ("defaults", "operators")
 _EXAMPLE = "operators: {local.default: {kind: local}}"
@@ -232,14 +228,14 @@ def _backend(block: Mapping | None, *, kind: str, host, where: str, allowed=None
     if allowed is not None and backend_type not in allowed:
         raise ConfigError(f"kind {kind!r} takes only backend type {' or '.join(allowed)}", where=f"{where}.type",
                           fix=f"write type: {allowed[0]}, or make it an hpc.<name> instance for a {backend_type} backend")
-    only = BACKEND_ONLY_FOR_KIND.get(backend_type)
-    if only is not None and kind != only:
-        raise ConfigError(f"backend type {backend_type!r} is only for kind {only!r}", where=f"{where}.type",
-                          fix=f"move it under an {only}.<name> instance, or use type: slurm")
     try:
         registration = host.compute_backends[backend_type]
     except PluginError as exc:
         raise ConfigError(exc.what, where=f"{where}.type", fix=exc.fix) from None
+    only = registration.kinds
+    if only is not None and kind not in only:
+        raise ConfigError(f"backend type {backend_type!r} is only for kind {' or '.join(map(repr, only))}",
+                          where=f"{where}.type", fix=f"move it under a {only[0]}.<name> instance, or use another backend type")
     options = {k: v for k, v in block.items() if k != "type"}
     supplied: list = []
     settings = structure_settings(registration.settings, options, where=where, notes=notes, lenient=lenient,

@@ -14,7 +14,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import ConfigError
-from matterstack.orchestrator.registry import embedded_default_wiring
+from matterstack.wiring.model import embedded_default_wiring
 from matterstack.wiring.profiles import PROFILE_BACKEND_TYPE, resolve_profile
 
 LEGACY_HPC_CONFIG = "LEGACY_HPC_CONFIG"

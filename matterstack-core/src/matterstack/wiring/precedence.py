@@ -23,7 +23,7 @@ from pathlib import Path
 
 import attrs
 
-from matterstack.orchestrator.registry import Wiring, embedded_default_wiring
+from matterstack.wiring.model import Wiring, embedded_default_wiring
 from matterstack.wiring.legacy import LEGACY_HPC_CONFIG
 from matterstack.wiring.snapshot import (
     ENV_VAR_NAME,

@@ -28,7 +28,7 @@ import attrs
 
 from matterstack.errors import ConfigError
 from matterstack.atomic_write import write_atomic
-from matterstack.orchestrator.registry import Wiring
+from matterstack.wiring.model import Wiring
 from matterstack.wiring.document import load_operators_bytes
 from matterstack.wiring.legacy import legacy_document
 from matterstack.wiring.yamlfile import read_file_bytes

@@ -10,7 +10,7 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import MatterStackError
-from matterstack.orchestrator.registry import InstanceConfig, Wiring
+from matterstack.wiring.model import InstanceConfig, Wiring
 from matterstack.wiring.document import DEFAULT_BACKEND_TYPE
 from matterstack.wiring.precedence import ENV_VAR, WORKSPACE_DEFAULT, recorded_source, resolve_run_wiring
 from matterstack.wiring.snapshot import ENV_VAR_NAME, OVERRIDE_FORCED, OVERRIDE_REFUSED, read_history
