@@ -4,6 +4,7 @@ matterstack-core only, offline; and refuses, in one line, what it cannot write."
 
 from __future__ import annotations
 
+import re
 import subprocess
 import venv
 import xml.etree.ElementTree as ET
@@ -72,6 +73,9 @@ def test_plugin_new_lists_what_it_wrote_and_says_how_to_test_it(tmp_path, matter
     assert 'name = "matterstack-ops-tele-scope"' in (tmp_path / "kind" / "pyproject.toml").read_text()
     assert "class TeleScopeSettings" in (tmp_path / "kind" / "src/matterstack_ops_tele_scope/register.py").read_text()
     assert result.stdout.splitlines()[-1] == "next: pip install -e 'kind[test]' && (cd kind && python -m pytest)"
+    imported = {module for path in (tmp_path / "kind").rglob("*.py")
+                for module in re.findall(r"^(?:from|import) (matterstack\S*)", path.read_text(), re.MULTILINE)}
+    assert imported == {"matterstack.plugins", "matterstack.testing"}, "only the public API for plugin authors"
 
 
 @pytest.mark.parametrize("kind, message", [
