@@ -96,6 +96,8 @@ class LocalJobState:
     state: str  # "queued", "running", "exited", "cancelled", "unstarted", "lost"
     exit_code: int | None = None
     reason: str = ""
+    pid: int | None = attrs.field(default=None, eq=False)
+    """The wrapper's pid while the job runs: its process group."""
 
 
 # Wrappers this process started and has not collected yet. Kept here rather than left to
@@ -184,7 +186,7 @@ def observe(workdir: Path) -> LocalJobState:
         return _starting_or_unstarted(workdir, CLAIM)
     pid = _alive(pid_line, workdir)
     if pid is not None:
-        return LocalJobState("running", reason=f"process {pid} running")
+        return LocalJobState("running", reason=f"process {pid} running", pid=pid)
     if exit_file.exists():  # the job ended between the checks above
         return observe(workdir)
     return LocalJobState("lost", reason="the process ended without recording an exit code")

@@ -1,6 +1,7 @@
 """The compute operator shared by kinds ``local`` and ``hpc``: run ``task.command`` through a
 compute backend, in a work directory holding the task's staged files.
 
+A :class:`~matterstack.operators.command.CommandOperator` whose commands a backend runs:
 ``prepare`` stages the inputs into the attempt directory and writes ``manifest.json`` and
 ``config_snapshot/``; ``submit`` hands a :class:`JobSpec` to the backend, tagged with the
 attempt token; ``poll`` asks the backend about all of the instance's jobs at once;
@@ -18,41 +19,29 @@ never asked to run anything. Every backend type gets this from here.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 from matterstack.atomic_write import write_atomic
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import (
     AttemptContext,
-    CollectResult,
     FetchRequest,
     JobSpec,
     Observation,
-    Operator,
     SubmitResult,
 )
-from matterstack.operators.staging import list_outputs, sha256_file, stage_files, write_manifest
+from matterstack.operators.command import CommandOperator
+from matterstack.operators.staging import sha256_file
 from matterstack.orchestrator.back_pressure import BACK_PRESSURE
 
-STDERR_TAIL_LINES = 5
 DRY_RUN_FILE = "dry_run.json"
 """What a dry-run attempt would have run, in its attempt directory."""
 REASON_COMMAND_CHARS = 200
 
 
-def stderr_tail(folder: Path, lines: int = STDERR_TAIL_LINES) -> str:
-    """The last lines of ``stderr.log`` in ``folder``, on one line, for a failure reason."""
-    path = folder / "stderr.log"
-    if not path.is_file():
-        return ""
-    text = path.read_text(errors="replace").strip().splitlines()[-lines:]
-    return " | ".join(line.strip() for line in text if line.strip())
-
-
-class ComputeOperator(Operator):
-    """Runs compute attempts through one backend (``self.backend``)."""
+class ComputeOperator(CommandOperator):
+    """Runs compute attempts through one backend (``self.backend``); staging, collection and
+    failure reasons are :class:`CommandOperator`'s."""
 
     backend = None
     dry_run = False
@@ -76,12 +65,6 @@ class ComputeOperator(Operator):
             gpus=task.gpus,
             time_limit_minutes=task.time_limit_minutes,
         )
-
-    def prepare(self, attempt: AttemptContext) -> None:
-        os.makedirs(attempt.attempt_dir, exist_ok=True)
-        hashes = stage_files(attempt.task, attempt.attempt_dir)
-        write_manifest(attempt.task, attempt.attempt_dir, operator_key=self.key,
-                       token=attempt.attempt_id, hashes=hashes)
 
     def submit(self, attempt: AttemptContext) -> SubmitResult:
         if self.dry_run:
@@ -142,8 +125,7 @@ class ComputeOperator(Operator):
                 continue
             reason = job.reason
             if job.status == AttemptStatus.FAILED and job.exit_code is not None:
-                tail = stderr_tail(attempt.attempt_dir)
-                reason = f"exit code {job.exit_code}" + (f": {tail}" if tail else "")
+                reason = self.failure_reason(attempt, job.exit_code)
                 if job.native_state and job.native_state not in ("FAILED", "exited"):
                     reason = f"{job.native_state}, {reason}"
             out[attempt.attempt_id] = Observation(
@@ -192,21 +174,13 @@ class ComputeOperator(Operator):
         patterns = attempt.task.download_patterns or {}
         return FetchRequest(attempt.external_id, attempt.attempt_dir, patterns.get("include"), patterns.get("exclude"))
 
-    def collect(self, attempt: AttemptContext) -> CollectResult:
-        patterns = attempt.task.download_patterns
+    def fetch_outputs(self, attempt: AttemptContext) -> None:
+        """Through the backend, unless ``fetch_results`` already brought them in."""
         if attempt.attempt_id in self._fetched:
             self._fetched.discard(attempt.attempt_id)
         elif attempt.external_id:
             request = self._fetch_request(attempt)
             self.backend.fetch(request.job_id, request.dest, request.include, request.exclude)
-        staged = set(attempt.task.files)
-        outputs = {name: path for name, path in list_outputs(attempt.attempt_dir, patterns).items()
-                   if name not in staged}
-        return CollectResult(
-            files={name: name for name in outputs},
-            data={},
-            sha256={name: sha256_file(path) for name, path in outputs.items()},
-        )
 
     def cancel(self, attempt: AttemptContext) -> None:
         for error in self.cancel_many([attempt]).values():

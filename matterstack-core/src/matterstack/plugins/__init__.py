@@ -2,7 +2,8 @@
 
 Hooks and registration, settings, the interfaces an operator or backend implements and the
 values they exchange, the model values a plugin meets (``AttemptStatus``, ``AttemptEvent``
-for observers, ``Task`` and its file specs), errors, helpers for staging files, and for the
+for observers, ``Task`` and its file specs), errors, the base of kinds that run a command
+(``CommandOperator``), helpers for staging files, and for the
 commands a plugin adds a read-only view of the project's runs (``ProjectView``, ``RunView``,
 ``AttemptView``) and the instances of an operators.yaml (``configured_operators``). A plugin
 that needs anything else from ``matterstack`` is a gap in this list, not a licence to import
@@ -20,7 +21,7 @@ from matterstack.lazy_names import lazy_getattr
 _EXPORTS = {
     "matterstack.plugins.hookspecs": ("hookimpl", "hookspec"),
     "matterstack.plugins.host": ("DEFAULT_PLUGINS", "ENTRY_POINT_GROUP", "PluginHost", "get_plugin_host", "reset_plugin_host"),
-    "matterstack.plugins.registry": ("LazyFactory", "PluginInfo", "PluginProblem", "Registration", "Registry"),
+    "matterstack.plugins.registrations": ("LazyFactory", "PluginInfo", "PluginProblem", "Registration", "Registry"),
     "matterstack.plugins.settings": ("NoSettings", "Scalar", "setting", "structure_settings"),
     "matterstack.plugins.settings_keys": ("ANY_KEY", "SettingsNote", "pass_through"),
     "matterstack.plugins.catalog": ("install_hint",),
@@ -46,6 +47,7 @@ _EXPORTS = {
     "matterstack.input_limits": (
         "ANSWER_FILE_LIMIT", "CONFIG_FILE_LIMIT", "InputLimit", "InputLimitError", "read_within_limit"),
     "matterstack.operators.staging": ("inside", "list_outputs", "sha256_file", "stage_files", "write_manifest"),
+    "matterstack.operators.command": ("CommandOperator", "stderr_tail"),
     "matterstack.errors": ("BackPressureError", "ConfigError", "PermanentOperatorError", "PluginError",
                            "TransientOperatorError"),
 }
