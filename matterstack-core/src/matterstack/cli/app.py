@@ -16,7 +16,7 @@ from matterstack.cli.errors import DEBUG_KEY, debug_requested, reporting_errors
 
 COMMAND_MODULES = (
     "matterstack.cli.lifecycle",
-    "matterstack.cli.inspect",
+    "matterstack.cli.read_only_commands",
     "matterstack.cli.control",
     "matterstack.cli.repair",
     "matterstack.cli.plugins_command",

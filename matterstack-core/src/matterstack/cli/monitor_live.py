@@ -4,7 +4,7 @@ Per run: its status, a progress bar over its tasks, one bar per operator instanc
 tasks whose current attempt is there: done, failed, running, waiting), what each unfinished
 task waits for (``explain``'s sentence) and the last notes. Ctrl-C stops it and leaves the
 last view on the screen, the cursor shown. Off a terminal ``monitor`` prints lines instead
-(``matterstack.cli.inspect``); rich is imported only here.
+(``matterstack.cli.read_only_commands``); rich is imported only here.
 """
 
 from __future__ import annotations

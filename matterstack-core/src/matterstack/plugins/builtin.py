@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from matterstack.plugins.hookspecs import hookimpl
-from matterstack.plugins.registry import LazyFactory
+from matterstack.plugins.registrations import LazyFactory
 from matterstack.plugins.settings import setting
 
 MAX_CONCURRENT_HELP = "most attempts of this instance active at once (default: the run's global cap)"

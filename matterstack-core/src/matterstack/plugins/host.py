@@ -27,7 +27,7 @@ import pluggy
 
 from matterstack.plugins import hookspecs
 from matterstack.plugins.catalog import install_hint
-from matterstack.plugins.registry import Collector, PluginInfo, PluginProblem, Registration, Registry, canonical_name
+from matterstack.plugins.registrations import Collector, PluginInfo, PluginProblem, Registration, Registry, canonical_name
 
 ENTRY_POINT_GROUP = "matterstack"
 CORE_DISTRIBUTION = "matterstack-core"

@@ -211,7 +211,7 @@ def write_distribution(kind: str, folder: Path, host) -> list[Path]:
     """Write kind ``kind``'s distribution into ``folder`` (new or empty); the files written.
     A kind name that is not one, a kind already installed or a folder with files in it is a
     ConfigError."""
-    from matterstack.plugins.registry import NAME_RULE
+    from matterstack.plugins.registrations import NAME_RULE
 
     where = f"plugin new {kind}"
     if not NAME_RULE.match(kind):

@@ -1,4 +1,5 @@
-"""Registries of operator kinds and compute backends, and the problems found building them.
+"""The registrations of operator kinds and compute backends, the registries that hold them by
+name, and the problems found making them.
 
 A name registered once maps to its :class:`Registration`. A name registered by two plugins is
 a collision: neither wins, and looking it up raises a :class:`PluginError` naming both.
