@@ -94,7 +94,8 @@ def test_the_example_plugin_installs_runs_a_campaign_and_uninstalls_without_a_tr
     attempts = ok(matterstack(fresh_venv, "attempts", run_id, "greet", cwd=demo)).stdout
     assert "COMPLETED" in attempts and "shell.default" in attempts
     state = json.loads((demo / "runs" / run_id / "campaign_state.json").read_text())
-    assert state == {"count": ["count.txt", "stderr.log", "stdout.log"], "greet": ["greeting.txt", "stderr.log", "stdout.log"]}
+    assert state == {"count": ["count.txt", "exit_code", "stderr.log", "stdout.log"],
+                     "greet": ["exit_code", "greeting.txt", "stderr.log", "stdout.log"]}
     (greeting,) = (demo / "runs" / run_id / "tasks" / "greet" / "attempts").glob("*/greeting.txt")
     assert greeting.read_text() == "hello from /bin/sh\n"
 
