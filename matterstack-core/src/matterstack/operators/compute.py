@@ -41,7 +41,8 @@ REASON_COMMAND_CHARS = 200
 
 class ComputeOperator(CommandOperator):
     """Runs compute attempts through one backend (``self.backend``); staging, collection and
-    failure reasons are :class:`CommandOperator`'s."""
+    failure reasons are :class:`CommandOperator`'s. The backend decides how and where a job
+    runs, so ``command``, ``work_dir`` and ``environment`` are never asked."""
 
     backend = None
     dry_run = False
