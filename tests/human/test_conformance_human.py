@@ -14,7 +14,7 @@ from matterstack import GateTask
 from matterstack.plugins import AttemptStatus, AttemptView
 from matterstack.testing import OperatorConformance
 from matterstack_ops_human.pending import NotWaitingError, Request
-from matterstack_ops_human.respond import respond
+from matterstack_ops_human.answering import respond
 
 
 def as_request(attempt) -> Request:

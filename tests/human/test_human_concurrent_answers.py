@@ -17,7 +17,7 @@ GATED_CLI = """
 import os, sys, time
 from matterstack.cli.app import app, main
 from matterstack.plugins.host import get_plugin_host
-import matterstack_ops_human.cli, matterstack_ops_human.pending, matterstack_ops_human.respond
+import matterstack_ops_human.cli, matterstack_ops_human.pending, matterstack_ops_human.answering
 get_plugin_host().install_cli(app)
 go = sys.argv[1]
 open(f"{go}.{os.getpid()}.ready", "w").close()

@@ -142,7 +142,7 @@ def respond(
     """Answer a request: write its response.json, checked against its schema first."""
     from matterstack.errors import ConfigError
 
-    from matterstack_ops_human import respond as answering
+    from matterstack_ops_human import answering
     from matterstack_ops_human.pending import current_request
 
     if approve == reject:

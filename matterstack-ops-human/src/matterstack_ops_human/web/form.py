@@ -4,7 +4,7 @@ One field per property of the schema: a choice list for an ``enum`` and for true
 check boxes for a list of choices, a text box otherwise. Text is read as the field's type
 asks: a number field's ``12`` is the number 12, a text field's ``12`` stays text, a list
 field takes JSON (``["Pt", "Pd"]``) or comma-separated items (``Pt, Pd``). Nothing is
-checked here: the data goes to :func:`matterstack_ops_human.respond.answer`, which checks
+checked here: the data goes to :func:`matterstack_ops_human.answering.answer`, which checks
 it exactly as ``human respond`` does, and :func:`errors_by_field` puts its messages next to
 the fields they name.
 """

@@ -4,7 +4,7 @@
 shows one with its answer form and takes the answer (POST); ``/r/<run>/<task>/<file>`` serves
 a file of that request's own attempt folder, and nothing else; ``/state`` is what the pages
 poll to refresh themselves. Every request needs the token (see :mod:`.access`). Answers go
-through :func:`matterstack_ops_human.respond.answer`: checked and written exactly as
+through :func:`matterstack_ops_human.answering.answer`: checked and written exactly as
 ``human respond`` does, one winner when several people answer at once.
 """
 
@@ -28,7 +28,7 @@ from matterstack.errors import MatterStackError
 from matterstack.plugins import ProjectView
 
 from matterstack_ops_human.pending import HUMAN_KIND, Request, current_request, pending_requests
-from matterstack_ops_human.respond import AnswerRefused, answer
+from matterstack_ops_human.answering import AnswerRefused, answer
 from matterstack_ops_human.response import data_schema_for
 from matterstack_ops_human.web.access import CSRF_FIELD, TOKEN_PARAMETER, Access
 from matterstack_ops_human.web.form import JSON_DATA_FIELD, errors_by_field, form_data, form_fields, takes_any_data

@@ -23,7 +23,7 @@ from matterstack_ops_human.handoff import INSTRUCTIONS_FILE, dropped_files
 from matterstack_ops_human.human import CONTROL_FILES
 from matterstack_ops_human.pending import MANUAL_HPC_KIND, HUMAN_KIND, Request, age
 from matterstack_ops_human.response import RESPONSE_FILE, data_schema_for, read_answer
-from matterstack_ops_human.respond import answered_by
+from matterstack_ops_human.answering import answered_by
 
 MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
