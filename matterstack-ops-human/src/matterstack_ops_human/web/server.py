@@ -67,8 +67,8 @@ def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: C
     if host not in LOCAL_HOSTS:
         say(f"Listening on {host}, not only on this machine: anyone who can reach it and has the token can answer."
             " Put it behind a TLS reverse proxy (docs/human.md).")
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)  # before the banner ends: a stop may follow it at once
     say("Ctrl-C stops it.")
-    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         server.serve_forever()  # returns on Ctrl-C: Werkzeug's catches KeyboardInterrupt
     except KeyboardInterrupt:
