@@ -2,7 +2,9 @@
 ``matterstack`` command: a campaign across two partitions, a job over its time limit, ``cancel``
 of a run, a controller outage and ``step`` killed during submission, as for plain jobs
 (``test_slurm_runs.py``). Each test runs on the completion-records cluster (``jobcomp``) by
-default and on the slurmdbd one (``accounting``) under ``-m soak``."""
+default and on the slurmdbd one (``accounting``) under ``-m soak``; the time-limit run (90 s
+of waiting for Slurm's limit check) runs under ``-m soak`` only, the default suite keeping the
+plain one."""
 
 from __future__ import annotations
 
@@ -54,7 +56,8 @@ def test_a_campaign_across_two_partitions_goes_as_one_array_per_instance_and_run
     assert partitions == {"dev"}
 
 
-@EACH_PROFILE
+@pytest.mark.soak
+@pytest.mark.parametrize("profile", ["jobcomp", "accounting"])
 def test_an_element_over_its_time_limit_fails_timeout_and_the_others_complete(cluster, slurm_run, tmp_path):
     # given two same-shaped tasks with a 1-minute limit, one sleeping past it (Slurm checks
     # limits every 30 s: TIMEOUT comes 60-90 s after the start)

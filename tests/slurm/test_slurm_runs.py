@@ -111,7 +111,8 @@ def test_soak_killing_step_during_submission_50_times(cluster, slurm_run):
     kill_steps_during_submission(cluster, slurm_run, kills=50)
 
 
-@EACH_PROFILE
+@pytest.mark.soak
+@pytest.mark.parametrize("profile", ["jobcomp", "accounting"])
 def test_killing_step_during_a_batch_of_200_keeps_the_jobs_it_recorded_and_runs_each_task_once(cluster, slurm_run):
     # given 200 tasks submitted as one batch over SSH; when step is killed three times, each
     # as soon as it has recorded a job of its batch
