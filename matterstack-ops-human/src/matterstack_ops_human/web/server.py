@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import signal
 import socket
+import threading
 from typing import Callable
 
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -48,10 +49,6 @@ def listen(host: str, port: int) -> socket.socket:
                           fix="--host 127.0.0.1 (this machine) or an address of one of its interfaces") from None
 
 
-def _stop_as_ctrl_c(signum, frame) -> None:
-    raise KeyboardInterrupt  # a service manager's stop ends it as Ctrl-C does
-
-
 def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: Callable[[str], None]) -> None:
     """Serve ``app`` on ``host:port`` (port 0: any free one) until Ctrl-C or SIGTERM."""
     listening = listen(host, port)
@@ -67,12 +64,15 @@ def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: C
     if host not in LOCAL_HOSTS:
         say(f"Listening on {host}, not only on this machine: anyone who can reach it and has the token can answer."
             " Put it behind a TLS reverse proxy (docs/human.md).")
-    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)  # before the banner ends: a stop may follow it at once
-    say("Ctrl-C stops it.")
+    # A service manager's SIGTERM asks the loop to end, as Ctrl-C does, from another thread
+    # (shutdown waits for the loop). Nothing is raised into the main thread, so a stop that comes
+    # at any moment after this line, even before the loop starts, ends in "stopped".
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown, daemon=True).start())
     try:
-        server.serve_forever()  # returns on Ctrl-C: Werkzeug's catches KeyboardInterrupt
+        say("Ctrl-C stops it.")
+        server.serve_forever()  # returns on Ctrl-C (Werkzeug's catches KeyboardInterrupt) or shutdown
     except KeyboardInterrupt:
-        pass  # one that came between its loop and here
+        pass  # a Ctrl-C that came outside Werkzeug's loop
     finally:
         server.server_close()
     say("stopped")
