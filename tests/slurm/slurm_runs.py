@@ -165,7 +165,8 @@ def kill_steps_during_submission(cluster, slurm_run, kills: int, tasks: int = 6,
     assert len(attempts) == tasks and {a.status.value for a in attempts} == {"COMPLETED"}
     assert ran == {a.attempt_id: [a.external_id] for a in attempts}
     if (slurm or {}).get("job_arrays"):
-        assert elements_of_arrays(cluster, {a.attempt_id for a in attempts}) == tasks
+        elements = settled_count(lambda: elements_of_arrays(cluster, {a.attempt_id for a in attempts}), tasks)
+        assert elements == tasks, f"the cluster ran or holds {elements} array elements for {tasks} tasks"
     else:
         jobs = {a.attempt_id: cluster.jobs_named(a.attempt_id) for a in attempts}
         assert {a.attempt_id: [j["job_id"] for j in jobs[a.attempt_id]] for a in attempts} == {
@@ -178,6 +179,16 @@ RECORD_JOB_ID = ('if [ -n "$SLURM_ARRAY_JOB_ID" ]; then id=${SLURM_ARRAY_JOB_ID}
                  'else id=$SLURM_JOB_ID; fi; echo "$id" > out.txt; echo "$id" >> "$LEDGER/$TASK"')
 """A task's command: its job id (``<array>_<index>`` for an array element) in ``out.txt`` and
 appended to the ledger file of its task, so a task that ran twice shows two lines."""
+
+
+def settled_count(count, expected: int, timeout: float = 60) -> int:
+    """``count()`` once it reaches ``expected`` or passes it, or after ``timeout`` s: slurmdbd
+    records finished elements a while after slurmctld ends them (seconds for 200 under load),
+    and in between an element is neither live in squeue nor in the accounting."""
+    deadline = time.monotonic() + timeout
+    while (seen := count()) < expected and time.monotonic() < deadline:
+        time.sleep(2)
+    return seen
 
 
 def elements_of_arrays(cluster, attempt_ids: set[str]) -> int:
