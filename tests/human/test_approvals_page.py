@@ -120,6 +120,7 @@ def test_a_password_file_replaces_the_printed_token(project, tmp_path):
     server = ApprovalsServer(project, "--password-file", str(password))
     try:
         assert server.token is None and "sign in with the password of --password-file" in "".join(server.banner)
+        assert server.banner[0] == f"Approvals page for the project in {project.folder.resolve()}:\n"
         status, _, body = server.request("POST", "/login", form={"password": "wrong", "next": "/"})
         assert status == 401
         status, headers, _ = server.request("POST", "/login", form={"password": "correct horse battery staple",

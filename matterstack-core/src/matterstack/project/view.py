@@ -75,6 +75,12 @@ class ProjectView:
         ``workspaces/`` of the nearest project folder up from the current one."""
         return cls(layout.workspaces_root(workspaces_root))
 
+    @property
+    def folder(self) -> Path:
+        """The project folder (the workspaces root's parent): where its runs are looked for,
+        whether or not it has a ``workspaces/`` folder."""
+        return layout.project_root(self.workspaces_root)
+
     def run_dirs(self) -> list[Path]:
         """The directory of every run of the project, oldest run id first."""
         return layout.all_runs(self.workspaces_root)

@@ -126,7 +126,7 @@ class ApprovalsApp:
     # --- pages ------------------------------------------------------------------------------
     def page(self, template: str, status: int = 200, **values) -> Response:
         nonce = secrets.token_urlsafe(12)
-        values.setdefault("project", str(self.project.workspaces_root))
+        values.setdefault("project", str(self.project.folder))
         html = self.templates.get_template(template).render(nonce=nonce, refresh_seconds=self.refresh_seconds,
                                                             **values)
         response = Response(html, status=status, mimetype="text/html")
@@ -151,7 +151,7 @@ class ApprovalsApp:
         """The request of ``task`` in ``run``, a run of this project only (never a path)."""
         runs = {path.name: path for path in self.project.run_dirs()}
         if run not in runs:
-            raise NotFound(f"no run {run} in {self.project.workspaces_root}")
+            raise NotFound(f"no run {run} in the project in {self.project.folder}")
         return current_request(runs[run], task)
 
     def show_request(self, http: HttpRequest, run: str, task: str) -> Response:

@@ -57,7 +57,7 @@ def serve(app: ApprovalsApp, host: str, port: int, *, token_in_url: bool, say: C
         server = make_server(host, port, app, threaded=True, request_handler=QuietHandler, fd=listening.fileno())
     finally:
         listening.close()  # the server holds a duplicate
-    say(f"Approvals page for {app.project.workspaces_root}:")
+    say(f"Approvals page for the project in {app.project.folder}:")
     say(f"  {page_url(host, server.port, app.access if token_in_url else None)}")
     if not token_in_url:
         say("  sign in with the password of --password-file")
