@@ -81,6 +81,7 @@ def test_cancelling_a_run_leaves_none_of_its_jobs_queued_or_running(cluster, slu
     assert {a.status.value for a in run.all_attempts()} == {"CANCELLED"}
 
 
+@EACH_PROFILE
 def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_finishes_after(outage_cluster, slurm_run):
     cluster, settings = outage_cluster
     run = slurm_run(cluster, [{"task_id": f"t{i}", "command": "sleep 3; echo ok > out.txt"} for i in range(2)])
@@ -91,7 +92,7 @@ def test_with_slurmctld_down_ticks_report_the_outage_fail_nothing_and_the_run_fi
     time.sleep(1)
     notes = run.step() + run.step()
     statuses_during = {a.status.value for a in run.all_attempts()}
-    start_cluster("jobcomp", **settings)
+    start_cluster(cluster.profile, **settings)
     finished = run.loop(timeout=120)
 
     assert finished.returncode == 0
