@@ -126,6 +126,20 @@ cluster:
     return path
 
 
+def test_operators_check_with_cluster_names_the_cluster_files_key_of_a_partition_it_refuses(jobcomp_cluster, tmp_path):
+    legacy = legacy_file(tmp_path, jobcomp_cluster)
+    legacy.write_text(legacy.read_text().replace("partition: dev", "partition: gpu"))
+    operators = write_operators_yaml(tmp_path / "operators.yaml", {"hpc.legacy": {"type": "hpc_yaml", "path": str(legacy)}})
+
+    done = subprocess.run([str(MATTERSTACK), "operators", "check", str(operators), "--cluster"], capture_output=True,
+                          text=True, env=jobcomp_cluster.command_env(), timeout=300)
+
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith(
+        f"Error: {operators}: operators.hpc.legacy.backend.path ({legacy}: cluster.slurm.partition): partition 'gpu' "
+        "does not exist on ")
+
+
 def build(backend_type: str, block: dict, tmp_path):
     host = get_plugin_host()
     registration = host.compute_backend(backend_type)

@@ -70,4 +70,10 @@ class HpcYamlBackend(SlurmBackend):
     """Backend ``hpc_yaml``: the slurm backend the cluster file describes."""
 
     def __init__(self, settings, context):
-        super().__init__(load_cluster_file(Path(settings.path).expanduser()), context)
+        self.cluster_file = Path(settings.path).expanduser()
+        super().__init__(load_cluster_file(self.cluster_file), context)
+
+    def check_settings(self) -> list[tuple[str, str, str]]:
+        """As the slurm backend's, each named where it is set: in the cluster file."""
+        return [(f"path ({self.cluster_file}: cluster.{where})", problem, fix)
+                for where, problem, fix in super().check_settings()]
