@@ -152,8 +152,8 @@ def test_wiring_and_the_orchestrator_do_not_import_each_other_and_core_and_store
 
 
 def test_wiring_importing_the_orchestrator_crosses_a_forbidden_arrow_and_the_orchestrator_importing_wiring_does_not():
-    assert crossings("wiring/precedence.py", [(26, "matterstack.orchestrator.registry")]) == \
-        [(26, "matterstack.orchestrator.registry")]
+    assert crossings("wiring/precedence.py", [(26, "matterstack.orchestrator.operator_registry")]) == \
+        [(26, "matterstack.orchestrator.operator_registry")]
     assert crossings("orchestrator/api.py", [(3, "matterstack.wiring.model")]) == []
     assert crossings("core/status.py", [(5, "matterstack.store.lock"), (6, "matterstack.errors")]) == \
         [(5, "matterstack.store.lock")]

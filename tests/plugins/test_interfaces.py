@@ -9,7 +9,7 @@ import pytest
 from matterstack import errors
 from matterstack.cli.doctor import instance_checks
 from matterstack.core.status import AttemptStatus
-from matterstack.orchestrator.registry import OperatorRegistry
+from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins import (
     AttemptContext,
     BackendCapabilities,

@@ -10,7 +10,7 @@ import pytest
 
 from matterstack.cli.doctor import instance_checks
 from matterstack.errors import ConfigError
-from matterstack.orchestrator.registry import OperatorRegistry
+from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins import OperatorContext, get_plugin_host, structure_settings
 from matterstack.wiring import load_wiring
 from slurm_helpers import follow, job_spec

@@ -36,7 +36,7 @@ def instance_checks(registry) -> dict[str, list[tuple[str, bool, str]]]:
 
 
 def _registry(operators_config: Optional[Path], scratch: Path):
-    from matterstack.orchestrator.registry import OperatorRegistry
+    from matterstack.orchestrator.operator_registry import OperatorRegistry
     from matterstack.wiring.model import embedded_default_wiring
     from matterstack.plugins.host import get_plugin_host
     from matterstack.plugins.interfaces import OperatorContext

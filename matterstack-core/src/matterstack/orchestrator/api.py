@@ -19,7 +19,7 @@ from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.orchestrator.lifecycle_observer import observing
 from matterstack.orchestrator.planning import planned_tasks
-from matterstack.orchestrator.registry import OperatorRegistry
+from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
 

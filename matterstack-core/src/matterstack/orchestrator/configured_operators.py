@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from matterstack.orchestrator.registry import OperatorRegistry
+from matterstack.orchestrator.operator_registry import OperatorRegistry
 
 
 def operators_file_for(folder: str | os.PathLike) -> Path | None:

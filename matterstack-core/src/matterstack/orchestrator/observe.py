@@ -15,7 +15,7 @@ from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
 from matterstack.core.transitions import ATTEMPT_TRANSITIONS
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
-from matterstack.orchestrator.registry import unbuildable_reason
+from matterstack.orchestrator.operator_registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
 
 

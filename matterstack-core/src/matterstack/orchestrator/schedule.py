@@ -23,7 +23,7 @@ from matterstack.orchestrator.attempt_names import AttemptNames, attempt_path
 from matterstack.orchestrator.back_pressure import record_waiting, without_back_pressure
 from matterstack.orchestrator.legacy_config import LegacyRunConfig
 from matterstack.orchestrator.observe import group_by_key, usable_operator
-from matterstack.orchestrator.registry import unbuildable_reason
+from matterstack.orchestrator.operator_registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
 
 

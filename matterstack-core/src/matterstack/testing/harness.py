@@ -4,7 +4,7 @@ fresh tokens, and the waits every conformance test needs.
 An operator comes from an ``operators.yaml`` document holding the one instance under test,
 validated by :func:`matterstack.wiring.document.build_wiring` (so the settings go through
 ``structure_settings`` with their full key path) and built by an
-:class:`~matterstack.orchestrator.registry.OperatorRegistry` over the process's plugin host,
+:class:`~matterstack.orchestrator.operator_registry.OperatorRegistry` over the process's plugin host,
 with an :class:`OperatorContext` on a temporary run directory. Every registry the harness
 makes is closed, and every attempt it submitted and saw no end of is cancelled, at teardown.
 """

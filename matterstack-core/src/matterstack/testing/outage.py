@@ -12,7 +12,7 @@ replaced for a while, so a real tick meets the outage.
 from __future__ import annotations
 
 from matterstack.errors import TransientOperatorError
-from matterstack.orchestrator.registry import OperatorRegistry
+from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins.interfaces import Operator
 
 

@@ -1,6 +1,6 @@
 """The wiring of a run as typed values: which operator instances it has and how each is
 configured. :mod:`matterstack.wiring.document` makes them from ``operators.yaml``; the
-orchestrator's :class:`~matterstack.orchestrator.registry.OperatorRegistry` builds operators
+orchestrator's :class:`~matterstack.orchestrator.operator_registry.OperatorRegistry` builds operators
 from them.
 """
 
