@@ -4,13 +4,15 @@ default operator, legacy aliases), and the concurrency limits of the schedule.""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import attrs
 from wiring_kit import Run, Tasks, WaitingKinds, shell_task
 
 from matterstack import Task
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.orchestrator.api import build_registry, initialize_run
-from matterstack.plugins import PluginHost
+from matterstack.plugins import PluginHost, hookimpl, setting
 from matterstack.wiring import load_operators_file
 
 
@@ -153,3 +155,41 @@ def test_the_global_cap_limits_active_attempts_across_instances(tmp_path, write,
     assert report.status in (RunStatus.RUNNING, RunStatus.COMPLETED)
     assert max(seen) == 2
     run.registry.close()
+
+
+CHECKED: list[str] = []
+
+
+@attrs.frozen
+class CountedSettings:
+    """Settings of the in-test backend ``counted``: each check of ``queue`` is remembered."""
+
+    queue: str = setting(help="the queue", validator=CHECKED.append)
+
+
+class CountedBackend:
+    """In-test plugin: the backend type ``counted``, built as its settings say."""
+
+    @hookimpl
+    def matterstack_compute_backends(self, register):
+        register("counted", lambda settings, context: SimpleNamespace(settings=settings, close=lambda: None),
+                 settings=CountedSettings)
+
+
+def test_a_backend_block_is_validated_once_when_operators_yaml_is_read_and_the_kind_builds_from_it(
+        tmp_path, write, host):
+    host.pm.register(CountedBackend(), name="counted-test")
+    CHECKED.clear()
+    wiring = load_operators_file(write("operators.yaml", """
+        operators:
+          hpc.lab: {kind: hpc, backend: {type: counted, queue: fast}}
+    """), host)
+    handle = initialize_run("ws", Tasks([]), base_path=tmp_path / "workspaces", run_id="r1")
+    registry = build_registry(handle, wiring, host=host)
+
+    operator = registry.get("hpc.lab")
+
+    assert CHECKED == ["fast"]
+    assert operator.backend.settings == CountedSettings(queue="fast")
+    assert wiring.instances["hpc.lab"].settings.backend == {"type": "counted", "queue": "fast"}
+    registry.close()

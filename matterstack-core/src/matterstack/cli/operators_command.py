@@ -38,8 +38,8 @@ def check_report(path: Path, host: Any, config: Optional[Path] = None) -> dict[s
         _refuse_unbuildable(path, instance.key, host.operator_kind(instance.kind),
                             host.compute_backends.get(row["backend"]) if row["backend"] else None)
         if row["backend"] == PROFILE_BACKEND_TYPE:
-            block = instance.settings.backend
-            resolved = resolve_profile(block["name"], host=host, config=block.get("config") or config)
+            profile_settings = instance.settings.backend.settings
+            resolved = resolve_profile(profile_settings.name, host=host, config=profile_settings.config or config)
             profile = resolved.profile
             row["profile"] = {"name": profile.name, "type": profile.backend_type, "file": profile.file}
             row["root"] = backend_root(profile.backend_type, profile.options, host)

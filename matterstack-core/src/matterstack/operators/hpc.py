@@ -4,20 +4,17 @@ block (``local`` by default; ``slurm``, ``profile``, ``hpc_yaml`` or a third-par
 from __future__ import annotations
 
 from matterstack.operators.compute import ComputeOperator
-from matterstack.plugins.settings import structure_settings
+from matterstack.plugins.backend_block import BackendBlock, read_backend_block
 
 
 class HpcOperator(ComputeOperator):
-    """A compute operator over a backend built through the plugin registry."""
+    """A compute operator over a backend built through the plugin registry, from the backend
+    block operators.yaml's reading validated (a block given by hand is validated here)."""
 
     def __init__(self, key, settings, context):
         super().__init__(key, settings, context)
-        block = dict(getattr(settings, "backend", None) or {"type": "local"})
-        backend_type = block.pop("type", "local")
-        registration = context.host.compute_backend(backend_type)
-        backend_settings = (
-            structure_settings(registration.settings, block, where=f"operators.{key}.backend")
-            if registration.settings is not None else None
-        )
-        self.backend = registration.factory(backend_settings, context)
-        self.dry_run = bool(getattr(backend_settings, "dry_run", False))
+        block = getattr(settings, "backend", None)
+        if not isinstance(block, BackendBlock):
+            block = read_backend_block(block, host=context.host, kind="hpc", where=f"operators.{key}.backend")
+        self.backend = context.host.compute_backend(block.type).factory(block.settings, context)
+        self.dry_run = bool(getattr(block.settings, "dry_run", False))

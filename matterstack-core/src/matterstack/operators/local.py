@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from matterstack.backends.local import LocalBackend
 from matterstack.operators.compute import ComputeOperator
+from matterstack.plugins.backend_block import BackendBlock
 from matterstack.plugins.builtin import LocalBackendSettings
 from matterstack.plugins.settings import structure_settings
 
@@ -22,6 +23,8 @@ class LocalOperator(ComputeOperator):
         super().__init__(key, settings, context)
         self.backend = LocalBackend(LocalBackendSettings(), context)
         block = getattr(settings, "backend", None)  # 0.2.x wrote {type: local, dry_run: ...} here
-        if block:
+        if isinstance(block, BackendBlock):
+            self.dry_run = block.settings.dry_run
+        elif block:  # given by hand, not read from operators.yaml
             options = {name: value for name, value in block.items() if name != "type"}
             self.dry_run = structure_settings(LocalBackendSettings, options, where=f"operators.{key}.backend").dry_run

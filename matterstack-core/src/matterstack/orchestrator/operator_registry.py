@@ -40,12 +40,9 @@ class OperatorRegistry:
         return key in self.wiring.instances
 
     def max_concurrent(self, key: str) -> int | None:
+        """The most attempts of ``key`` active at once (None: no limit, or not configured)."""
         instance = self.wiring.instances.get(key)
-        if instance is None:
-            return None
-        if instance.max_concurrent is not None:
-            return instance.max_concurrent
-        return getattr(instance.settings, "max_concurrent", None)
+        return None if instance is None else instance.max_concurrent
 
     def get(self, key: str):
         """The operator for ``key``; raises PluginError if it is not configured or its

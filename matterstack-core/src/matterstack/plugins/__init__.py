@@ -25,6 +25,7 @@ _EXPORTS = {
     "matterstack.plugins.settings": ("NoSettings", "Scalar", "setting", "structure_settings"),
     "matterstack.plugins.settings_keys": ("ANY_KEY", "SettingsNote", "pass_through"),
     "matterstack.plugins.catalog": ("install_hint",),
+    "matterstack.plugins.backend_block": ("BackendBlock",),
     "matterstack.plugins.interfaces": (
         "AttemptContext",
         "BackendCapabilities",

@@ -24,7 +24,6 @@ unknown key, the nearest known one). A snapshot written by 0.2.x is read ``lenie
 
 from __future__ import annotations
 
-import enum
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,12 +34,10 @@ import attrs
 from matterstack.core.operator_key import parse_operator_key
 from matterstack.errors import ConfigError, PluginError
 from matterstack.wiring.model import InstanceConfig, Wiring
+from matterstack.plugins.backend_block import read_backend_block
 from matterstack.plugins.settings import describe_value, setting, structure_settings
-from matterstack.plugins.settings_keys import SettingsNote, normalize_keys, unknown_key_fix
+from matterstack.plugins.settings_keys import SettingsNote, unknown_key_fix
 from matterstack.wiring.yamlfile import load_yaml_bytes, read_file_bytes
-
-DEFAULT_BACKEND_TYPE = "local"
-"""The backend of an instance whose kind takes one and whose block names none."""
 
 TOP_LEVEL_KEYS = ("defaults", "operators")
 _EXAMPLE = "operators: {local.default: {kind: local}}"
@@ -197,69 +194,22 @@ def _instance(key_text: Any, block: Any, *, host, filename: str, notes: list | N
         if value is not None and notes is not None:
             notes.append(SettingsNote("note", f"{at}.{name}", f"is 0.2.x's name for the operator ({value}); "
                                       "MatterStack names operators by key, so it changes nothing"))
-    limit = None
+    limit = {}  # the instance's own max_concurrent, for a kind whose settings class does not declare it
     if "max_concurrent" not in fields and "max_concurrent" in options:
-        limit = structure_settings(InstanceLimit, {"max_concurrent": options.pop("max_concurrent")}, where=at,
-                                   environ={}).max_concurrent
+        limit["max_concurrent"] = structure_settings(InstanceLimit, {"max_concurrent": options.pop("max_concurrent")},
+                                                     where=at, environ={}).max_concurrent
     settings = structure_settings(registration.settings, options, where=at, notes=notes, lenient=lenient,
                                   environ=reading.environ, secret_environ=reading.secret_environ,
                                   supplied=reading.supplied)
-    if "max_concurrent" in fields:
-        limit = settings.max_concurrent
-    _check_limit(limit, where=f"{at}.max_concurrent")
+    instance = InstanceConfig(key=str(key), kind=kind, settings=settings, **limit)
+    _check_limit(instance.max_concurrent, where=f"{at}.max_concurrent")
     if "backend" in fields:
         allowed = getattr(registration.settings, "backend_types", None)
-        settings = attrs.evolve(settings, backend=_backend(settings.backend, kind=kind, host=host, allowed=allowed,
-                                                           where=f"{at}.backend", notes=notes, lenient=lenient,
-                                                           reading=reading))
-    return InstanceConfig(key=str(key), kind=kind, settings=settings, max_concurrent=limit)
-
-
-def _backend(block: Mapping | None, *, kind: str, host, where: str, allowed=None, notes: list | None = None,
-             lenient: bool = False, reading: _Reading) -> dict:
-    """The backend block with its ``type`` filled in, validated by that backend's settings,
-    with the values the environment supplied written in (a secret's excepted: the backend
-    reads it again whenever it is built)."""
-    block = dict(block or {})
-    backend_type = block.setdefault("type", DEFAULT_BACKEND_TYPE)
-    if not isinstance(backend_type, str):
-        raise ConfigError(f"expected a string, found {describe_value(backend_type)}", where=f"{where}.type",
-                          fix="name a backend type, e.g. type: local or type: slurm")
-    if allowed is not None and backend_type not in allowed:
-        raise ConfigError(f"kind {kind!r} takes only backend type {' or '.join(allowed)}", where=f"{where}.type",
-                          fix=f"write type: {allowed[0]}, or make it an hpc.<name> instance for a {backend_type} backend")
-    try:
-        registration = host.compute_backends[backend_type]
-    except PluginError as exc:
-        raise ConfigError(exc.what, where=f"{where}.type", fix=exc.fix) from None
-    only = registration.kinds
-    if only is not None and kind not in only:
-        raise ConfigError(f"backend type {backend_type!r} is only for kind {' or '.join(map(repr, only))}",
-                          where=f"{where}.type", fix=f"move it under a {only[0]}.<name> instance, or use another backend type")
-    options = {k: v for k, v in block.items() if k != "type"}
-    supplied: list = []
-    settings = structure_settings(registration.settings, options, where=where, notes=notes, lenient=lenient,
-                                  environ=reading.environ, secret_environ=reading.secret_environ, supplied=supplied)
-    reading.supplied.extend(supplied)
-    # the backend reads the block again when it is built: hand it what the file said, minus
-    # the keys a lenient read warned about and dropped, plus what the environment said now
-    kept = normalize_keys(registration.settings, options, where=where, notes=None, lenient=lenient, as_written=True)
-    for value in supplied:
-        if value.value is not None:
-            _put_read_value(kept, settings, value.where[len(where) + 1:].split("."))
-    return {"type": backend_type, **kept}
-
-
-def _put_read_value(block: dict, settings: Any, path: list[str]) -> None:
-    """Write the value ``settings`` holds at the dotted ``path`` into the block, as the file
-    would have written it (an enum by its value); a nested block not written under its own
-    name is left alone."""
-    for step in path[:-1]:
-        block, settings = block.get(step), getattr(settings, step)
-        if not isinstance(block, dict):
-            return
-    value = getattr(settings, path[-1])
-    block[path[-1]] = value.value if isinstance(value, enum.Enum) else value
+        backend = read_backend_block(settings.backend, host=host, kind=kind, where=f"{at}.backend", allowed=allowed,
+                                     notes=notes, lenient=lenient, environ=reading.environ,
+                                     secret_environ=reading.secret_environ, supplied=reading.supplied)
+        instance = attrs.evolve(instance, settings=attrs.evolve(settings, backend=backend))
+    return instance
 
 
 def _check_limit(value: int | None, *, where: str) -> None:

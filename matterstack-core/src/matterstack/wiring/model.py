@@ -13,12 +13,17 @@ import attrs
 
 @attrs.frozen
 class InstanceConfig:
-    """One configured operator instance: its key, kind, settings and limits."""
+    """One configured operator instance: its key, kind, settings and limit.
+
+    ``max_concurrent`` is the instance's limit, read once: the instance's own key, else its
+    settings' ``max_concurrent`` when the kind's settings class declares one; None for none.
+    """
 
     key: str
     kind: str
     settings: Any = None
-    max_concurrent: int | None = None
+    max_concurrent: int | None = attrs.field(
+        default=attrs.Factory(lambda self: getattr(self.settings, "max_concurrent", None), takes_self=True))
 
 
 @attrs.frozen

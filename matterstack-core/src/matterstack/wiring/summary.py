@@ -10,8 +10,8 @@ from pathlib import Path
 import attrs
 
 from matterstack.errors import MatterStackError
+from matterstack.plugins.backend_block import DEFAULT_BACKEND_TYPE
 from matterstack.wiring.model import InstanceConfig, Wiring
-from matterstack.wiring.document import DEFAULT_BACKEND_TYPE
 from matterstack.wiring.precedence import ENV_VAR, WORKSPACE_DEFAULT, recorded_source, resolve_run_wiring
 from matterstack.wiring.snapshot import ENV_VAR_NAME, OVERRIDE_FORCED, OVERRIDE_REFUSED, read_history
 
@@ -28,12 +28,12 @@ def instance_row(instance: InstanceConfig, host) -> dict:
     """``key``, ``kind``, ``backend`` (type, or None for a kind without one),
     ``max_concurrent`` and ``root`` (where the instance's jobs run, when the wiring says)."""
     settings = instance.settings
-    limit = instance.max_concurrent if instance.max_concurrent is not None else getattr(settings, "max_concurrent", None)
+    limit = instance.max_concurrent
     # a kind whose backend is fixed (local: 0.2.x's {type: local} block) has no backend to show
     fixed = len(getattr(type(settings), "backend_types", ())) == 1
     given = getattr(settings, "backend", None)
     block = given if isinstance(given, Mapping) else {"type": DEFAULT_BACKEND_TYPE}
-    dry_run = {"dry_run": True} if str(block.get("dry_run")).strip().lower() in ("true", "yes", "1") else {}
+    dry_run = {"dry_run": True} if getattr(getattr(given, "settings", None), "dry_run", False) else {}
     if fixed or not (attrs.has(type(settings)) and "backend" in attrs.fields_dict(type(settings))):
         return {"key": instance.key, "kind": instance.kind, "backend": None, "max_concurrent": limit,
                 "root": RUN_DIRECTORY, **dry_run}
