@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from wiring_kit import Tasks, shell_task
+from wiring_kit import CHECKED, CountedBackend, Tasks, shell_task
 
 from matterstack.errors import ConfigError
 from matterstack.orchestrator.api import initialize_run
@@ -109,6 +109,19 @@ def test_the_command_line_file_ranks_above_the_workspace_file(handle, write, hos
     assert resolved.source == "CLI_OVERRIDE" and "hpc.site" in resolved.wiring.instances
     assert metadata(handle)["effective"]["source"] == "CLI_OVERRIDE"
 
+
+def test_each_tick_with_the_command_line_file_validates_it_once_and_gets_what_the_snapshot_holds(handle, write, host):
+    host.pm.register(CountedBackend(), name="counted-test")
+    site = write("site/operators.yaml", "operators: {hpc.lab: {kind: hpc, backend: {type: counted, queue: fast}}}")
+    CHECKED.clear()
+
+    first = resolve_run_wiring(handle, operators_config=site, host=host, environ={})
+    second = resolve_run_wiring(handle, operators_config=site, host=host, environ={})
+
+    assert CHECKED == ["fast", "fast"]  # once per tick: the file, not the snapshot too
+    snapshot = resolve_run_wiring(handle, host=host, environ={})
+    assert first.wiring == second.wiring == snapshot.wiring
+    assert (first.pinned, second.source, second.resolved_path) == (True, "CLI_OVERRIDE", str(site.resolve()))
 
 def test_a_different_command_line_file_is_refused_and_the_refusal_recorded(handle, write, host):
     write("workspaces/ws/operators.yaml", WORKSPACE_FILE)

@@ -4,15 +4,13 @@ default operator, legacy aliases), and the concurrency limits of the schedule.""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
-import attrs
-from wiring_kit import Run, Tasks, WaitingKinds, shell_task
+from wiring_kit import CHECKED, CountedBackend, CountedSettings, Run, Tasks, WaitingKinds, shell_task
 
 from matterstack import Task
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.orchestrator.api import build_registry, initialize_run
-from matterstack.plugins import PluginHost, hookimpl, setting
+from matterstack.plugins import PluginHost
 from matterstack.wiring import load_operators_file
 
 
@@ -155,25 +153,6 @@ def test_the_global_cap_limits_active_attempts_across_instances(tmp_path, write,
     assert report.status in (RunStatus.RUNNING, RunStatus.COMPLETED)
     assert max(seen) == 2
     run.registry.close()
-
-
-CHECKED: list[str] = []
-
-
-@attrs.frozen
-class CountedSettings:
-    """Settings of the in-test backend ``counted``: each check of ``queue`` is remembered."""
-
-    queue: str = setting(help="the queue", validator=CHECKED.append)
-
-
-class CountedBackend:
-    """In-test plugin: the backend type ``counted``, built as its settings say."""
-
-    @hookimpl
-    def matterstack_compute_backends(self, register):
-        register("counted", lambda settings, context: SimpleNamespace(settings=settings, close=lambda: None),
-                 settings=CountedSettings)
 
 
 def test_a_backend_block_is_validated_once_when_operators_yaml_is_read_and_the_kind_builds_from_it(

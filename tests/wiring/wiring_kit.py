@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import attrs
 
@@ -72,6 +73,26 @@ class WaitingKinds:
     @hookimpl
     def matterstack_compute_backends(self, register):
         register("labq", lambda settings, context: None, settings=LabQueueSettings)
+
+
+CHECKED: list[str] = []
+
+
+@attrs.frozen
+class CountedSettings:
+    """Settings of the in-test backend ``counted``: each check of ``queue`` is remembered in
+    :data:`CHECKED`, so a test can count how often a block is validated."""
+
+    queue: str = setting(help="the queue", validator=CHECKED.append)
+
+
+class CountedBackend:
+    """In-test plugin: the backend type ``counted``, built as its settings say."""
+
+    @hookimpl
+    def matterstack_compute_backends(self, register):
+        register("counted", lambda settings, context: SimpleNamespace(settings=settings, close=lambda: None),
+                 settings=CountedSettings)
 
 
 class Tasks(Campaign):

@@ -33,6 +33,7 @@ from matterstack.wiring.snapshot import (
     file_request,
     persist_request,
     read_metadata,
+    snapshot_reads_as,
     snapshot_wiring,
     wiring_request,
 )
@@ -141,6 +142,11 @@ def resolve_run_wiring(handle, *, operators_config=None, hpc_config=None, profil
         if not pin:
             return RunWiring(request.wiring, request.source, request.resolved_path, False, notes)
         persist_request(handle, request, force_override=force_override)
+        metadata = read_metadata(run_dir)
+        if snapshot_reads_as(request, metadata):  # the file was just validated: not again
+            resolved_path = metadata["effective"].get("resolved_path")
+            wiring = attrs.evolve(request.wiring, source=str(run_dir / SNAPSHOT_RELPATH), source_file=resolved_path)
+            return RunWiring(wiring, request.source, resolved_path, True, notes)
     pinned = snapshot_wiring(handle, host=host)
     if pinned is None:
         return RunWiring(embedded_default_wiring(host), EMBEDDED_DEFAULT, None, False, notes)

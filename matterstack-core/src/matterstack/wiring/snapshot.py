@@ -180,6 +180,18 @@ def snapshot_wiring(handle, *, host) -> Wiring | None:
                                 environ=pinned, secret_environ=None if pinned is None else os.environ)
 
 
+def snapshot_reads_as(request: WiringRequest, metadata: dict | None) -> bool:
+    """Whether reading the run's snapshot, whose ``metadata.json`` is ``metadata``, gives the
+    wiring ``request`` holds: the snapshot is ``request``'s bytes, written by this MatterStack
+    (read strictly, as ``request`` was) with the same environment values recorded as
+    ``request`` read. A caller holding such a request need not validate the snapshot again."""
+    if metadata is None or written_by_original(metadata):
+        return False
+    effective = metadata.get("effective")
+    return (isinstance(effective, dict) and effective.get("sha256") == request.sha256
+            and metadata.get(ENVIRONMENT_KEY) == [recorded_variable(value) for value in request.wiring.environment])
+
+
 def written_by_original(metadata: dict | None) -> bool:
     """Whether a snapshot's ``metadata.json`` was written by MatterStack 0.2.x: the same
     layout as ours but without our ``written_by`` mark. Such a snapshot is read leniently,
