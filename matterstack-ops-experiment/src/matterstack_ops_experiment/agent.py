@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from matterstack.plugins import ConfigError
+from matterstack.plugins import ConfigError, utc_now
 
 from matterstack_ops_experiment import exchange
 from matterstack_ops_experiment.protocol import (
@@ -168,7 +168,7 @@ class Agent:
         if not isinstance(request, dict):
             self._finish(folder, None, FAILED, error=f"{REQUEST_FILE} is not a JSON object")
             return True
-        self._write(folder, request, RUNNING, {"started_at": exchange.utc_now().isoformat()})
+        self._write(folder, request, RUNNING, {"started_at": utc_now().isoformat()})
         self.log(f"{self._name(folder)}: running the driver")
         try:
             answer = self.driver(request, folder)
@@ -187,7 +187,7 @@ class Agent:
     def _finish(self, folder: Path, request: Any, status: str, *, data: dict | None = None,
                 files: list[str] | None = None, error: str | None = None) -> None:
         extra = {"data": data or {}, "files": files or [], "error": error,
-                 "finished_at": exchange.utc_now().isoformat()}
+                 "finished_at": utc_now().isoformat()}
         self._write(folder, request, status, extra)
         self._finished.add(folder)
         self.log(f"{self._name(folder)}: {status}" + (f" ({error})" if error else f" ({len(files or [])} file(s))"))

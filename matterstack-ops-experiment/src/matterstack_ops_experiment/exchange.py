@@ -14,11 +14,10 @@ import os
 import secrets
 import shutil
 import socket
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from matterstack.plugins import ANSWER_FILE_LIMIT, InputLimitError, read_within_limit
+from matterstack.plugins import ANSWER_FILE_LIMIT, InputLimitError, read_within_limit, utc_now
 
 from matterstack_ops_experiment.protocol import (
     CANCEL_FILE,
@@ -36,11 +35,6 @@ from matterstack_ops_experiment.protocol import (
 )
 
 PENDING, CLAIMED, ANSWERED, CANCELLED = "PENDING", "CLAIMED", "ANSWERED", "CANCELLED"
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(timezone.utc)
 
 
 def request_dir(exchange_dir: Path, token: str) -> Path:

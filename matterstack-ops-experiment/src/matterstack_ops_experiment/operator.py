@@ -32,6 +32,7 @@ from matterstack.plugins import (
     TransientOperatorError,
     sha256_file,
     stage_files,
+    utc_now,
     write_manifest,
 )
 
@@ -148,7 +149,7 @@ class ExperimentOperator(Operator):
             external_id=external_id,
             status=AttemptStatus.WAITING_EXTERNAL,
             reason=f"request sent: waiting for {RESULT_FILE} from {self.where(attempt)}",
-            operator_data={"requested_at": exchange.utc_now().isoformat(), "sent_to": self.where(attempt)},
+            operator_data={"requested_at": utc_now().isoformat(), "sent_to": self.where(attempt)},
         )
 
     def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:

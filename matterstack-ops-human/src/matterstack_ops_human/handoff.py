@@ -25,6 +25,7 @@ from matterstack.plugins import (
     InputLimitError,
     Observation,
     Operator,
+    datetime_from_text,
     list_outputs,
     sha256_file,
     utc_now,
@@ -42,10 +43,9 @@ def parse_time(text: object) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        moment = datetime.fromisoformat(text)
+        return datetime_from_text(text)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def copy_atomic(source: Path, target: Path) -> None:

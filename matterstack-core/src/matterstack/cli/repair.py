@@ -78,7 +78,7 @@ def cleanup_orphans(
 
     Nothing outside ever received such an attempt, so marking it stops no work."""
     from matterstack.cli.control import with_registry
-    from matterstack.core.records import utc_now
+    from matterstack.core.times import utc_now
     from matterstack.errors import ConfigError
     from matterstack.orchestrator import control
     from matterstack.orchestrator.orphans import describe_age, find_orphans, parse_timeout

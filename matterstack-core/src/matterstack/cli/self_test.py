@@ -38,7 +38,8 @@ def _state_store() -> Iterator[tuple[str, str]]:
     import tempfile
     from pathlib import Path
 
-    from matterstack.core.records import Run, utc_now
+    from matterstack.core.records import Run
+    from matterstack.core.times import utc_now
     from matterstack.store import StateStore
 
     try:

@@ -18,10 +18,11 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from matterstack.core.encoding import datetime_from_text, datetime_to_text, file_from_record, file_to_record
+from matterstack.core.encoding import file_from_record, file_to_record
 from matterstack.core.external import ExternalTask, external_request_from_command
 from matterstack.core.gate import GateTask
 from matterstack.core.records import Attempt, AttemptEvent, Run
+from matterstack.core.times import datetime_from_text, datetime_to_text
 from matterstack.core.workflow import FileSpec, Task
 from matterstack.errors import MatterStackError, StoreError, WorkflowError
 

@@ -1,9 +1,9 @@
-"""The cattrs-free half of the stored encodings: timestamps and ``Task.files`` values.
+"""The cattrs-free half of the stored encodings: ``Task.files`` values (timestamps are
+:mod:`matterstack.core.times`).
 
 Split from :mod:`matterstack.core.convert` so that the store reads a tick's rows (its fast
 paths need only these) without importing cattrs and building its converter.
 
-* datetimes: ISO-8601 UTC with offset, ``2026-11-24T14:22:16.617543+00:00``;
 * ``files`` values: inline text stays text; ``FileFromContent`` →
   ``{"__file__": "content", "content": ...}``; ``FileFromPath`` →
   ``{"__file__": "path", "source_path": ...}``; inline text that a reader would take for a
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import datetime, timezone
 
 from matterstack.core.workflow import FileFromContent, FileFromPath, FileSpec
 from matterstack.errors import WorkflowError
@@ -22,27 +21,6 @@ from matterstack.errors import WorkflowError
 _FILE_MARK = "__file__"
 _LEGACY_CONTENT = re.compile(r"content=(?P<literal>'.*'|\".*\")", re.DOTALL)
 _LEGACY_PATH = re.compile(r"source_path=(?:Posix|Windows)?Path\((?P<literal>'.*'|\".*\")\)", re.DOTALL)
-
-
-def datetime_to_text(moment: datetime) -> str:
-    """ISO-8601 in UTC with offset and microseconds; a naive value is taken as UTC."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
-
-
-def datetime_from_text(value: str | datetime) -> datetime:
-    """A timezone-aware UTC datetime from ISO-8601 text (ours or 0.2.x's naive UTC text)."""
-    moment = value if isinstance(value, datetime) else _parse_datetime(value)
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def _parse_datetime(text: str) -> datetime:
-    # Python 3.10's fromisoformat does not read a trailing "Z".
-    text = text.strip()
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
 
 
 def file_to_record(value: FileSpec) -> str | dict[str, str]:

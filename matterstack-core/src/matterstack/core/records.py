@@ -7,17 +7,12 @@ timezone-aware UTC ``datetime`` objects (legacy naive values are read as UTC).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from matterstack.core.status import AttemptStatus, RunStatus
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (the only kind of time MatterStack stores)."""
-    return datetime.now(timezone.utc)
 
 
 @attrs.frozen

@@ -11,9 +11,10 @@ from datetime import datetime
 from pathlib import Path
 
 from matterstack.core.ids import chronological_id
-from matterstack.core.records import Run, utc_now
+from matterstack.core.records import Run
 from matterstack.core.run_id import check_run_id
 from matterstack.core.status import RunStatus
+from matterstack.core.times import utc_now
 from matterstack.core.workflow import anchor_file_sources
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle

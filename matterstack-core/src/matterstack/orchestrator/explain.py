@@ -7,7 +7,7 @@ from collections import Counter
 
 import attrs
 
-from matterstack.core.records import utc_now
+from matterstack.core.times import utc_now
 from matterstack.core.status import RunStatus, TaskStatus
 from matterstack.errors import MatterStackError
 from matterstack.core.operator_key import route_new_task

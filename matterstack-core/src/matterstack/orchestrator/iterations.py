@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import attrs
+
+from matterstack.core.times import utc_now
 
 ITERATIONS_FILE = "iterations.jsonl"
 
@@ -38,7 +40,7 @@ def record_iteration(run_dir: Path, tasks_before: int, at: datetime | None = Non
     Written after the database kept them; a crash before this line, or a disk that refuses
     it (full, read-only), leaves that iteration merged into the one before, which only the
     report reads: it never stops the tick."""
-    moment = (at or datetime.now(timezone.utc)).isoformat()
+    moment = (at or utc_now()).isoformat()
     line = json.dumps({"first_task": tasks_before, "planned_at": moment}) + "\n"
     try:
         with open(Path(run_dir) / ITERATIONS_FILE, "a+b") as stream:

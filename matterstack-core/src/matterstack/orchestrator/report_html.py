@@ -14,6 +14,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from matterstack.core.times import datetime_from_text
 from matterstack.orchestrator.iterations import Iteration
 from matterstack.wiring.summary import render_summary
 
@@ -24,7 +25,7 @@ NO_OPERATOR = "(no operator instance)"
 
 
 def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    return datetime_from_text(value) if value else None
 
 
 def _when(value: str | None) -> str:

@@ -12,8 +12,9 @@ from typing import Any
 
 import attrs
 
-from matterstack.core.records import Attempt, utc_now
+from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
+from matterstack.core.times import utc_now
 from matterstack.core.transitions import apply_attempt_transition
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.plugins.interfaces import AttemptContext, DeferredTask

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
-from matterstack.core.records import Attempt, AttemptEvent, utc_now
+from matterstack.core.records import Attempt, AttemptEvent
 from matterstack.core.status import AttemptStatus, TaskStatus
+from matterstack.core.times import utc_now
 from matterstack.core.transitions import task_status_for_attempt
 from matterstack.errors import StoreError
 from matterstack.store.database import IDS_PARAMETER, ids_parameter

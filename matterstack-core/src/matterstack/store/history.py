@@ -11,8 +11,8 @@ from datetime import datetime
 
 import attrs
 
-from matterstack.core.encoding import datetime_from_text, datetime_to_text
 from matterstack.core.status import RunStatus, TaskStatus
+from matterstack.core.times import datetime_from_text, datetime_to_text
 
 
 @attrs.frozen

@@ -16,8 +16,8 @@ from datetime import datetime
 
 import attrs
 
-from matterstack.core.encoding import datetime_from_text, datetime_to_text
-from matterstack.core.records import Attempt, utc_now
+from matterstack.core.records import Attempt
+from matterstack.core.times import datetime_from_text, datetime_to_text, utc_now
 
 RESOURCE_FIELDS = ("time_limit_minutes", "cores", "memory_gb", "gpus")
 """The task fields a rerun may change, in the order they are shown."""

@@ -16,9 +16,10 @@ from typing import Any
 
 import attrs
 
-from matterstack.core.encoding import datetime_from_text, file_from_record, file_to_record
+from matterstack.core.encoding import file_from_record, file_to_record
 from matterstack.core.records import Attempt, AttemptEvent, Run
 from matterstack.core.status import AttemptStatus, RunStatus
+from matterstack.core.times import datetime_from_text
 from matterstack.core.workflow import Task
 from matterstack.store.schema import (
     ATTEMPT_COLUMNS,

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-from matterstack.core.encoding import datetime_from_text, datetime_to_text
-from matterstack.core.records import Run, utc_now
+from matterstack.core.records import Run
 from matterstack.core.status import RunStatus
+from matterstack.core.times import datetime_from_text, datetime_to_text, utc_now
 from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.attempts import AttemptQueries

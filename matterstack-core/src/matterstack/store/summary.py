@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from matterstack.core.times import datetime_from_text
 from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.schema import ACTIVE_ATTEMPT_FILTER
@@ -86,8 +86,4 @@ def _summary(connection, path: Path) -> dict[str, Any]:
 def _iso(text: str) -> str:
     """The stored creation time as ISO-8601 text in UTC, as :class:`~matterstack.core.records.Run`
     gives it (0.2.x files kept naive UTC times, sometimes with a trailing ``Z``)."""
-    text = text.strip()
-    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    if moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat()
+    return datetime_from_text(text).isoformat()

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from matterstack.core.encoding import datetime_from_text, datetime_to_text
-from matterstack.core.records import utc_now
 from matterstack.core.status import AttemptStatus, TaskStatus
+from matterstack.core.times import datetime_from_text, datetime_to_text, utc_now
 from matterstack.core.workflow import Task
 from matterstack.store.database import IDS_PARAMETER, StoreDatabase, ids_parameter
 from matterstack.store.history import TaskEvent

@@ -21,13 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 
 import attrs
 
-from matterstack.errors import ConfigError
 from matterstack.atomic_write import write_atomic
+from matterstack.core.times import utc_now
+from matterstack.errors import ConfigError
 from matterstack.wiring.model import Wiring
 from matterstack.wiring.document import load_operators_bytes
 from matterstack.wiring.legacy import legacy_document
@@ -245,7 +245,7 @@ def _absolute(path) -> str | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _write_metadata(handle, request: WiringRequest, *, force_override: bool) -> None:
