@@ -129,7 +129,8 @@ def test_a_backend_declares_its_capabilities(tmp_path):
 def test_observation_defaults_and_the_errors_plugins_raise():
     observation = Observation(AttemptStatus.WAITING_EXTERNAL)
 
-    assert (observation.external_id, observation.reason, observation.exit_code, observation.data) == (None, "", None, {})
+    assert (observation.external_id, observation.reason, observation.exit_code) == (None, "", None)
+    assert Observation(AttemptStatus.RUNNING, data={"native_state": "R"}) == Observation(AttemptStatus.RUNNING)
     assert TransientOperatorError is errors.TransientOperatorError
     assert PermanentOperatorError is errors.PermanentOperatorError
 

@@ -129,10 +129,8 @@ class ComputeOperator(CommandOperator):
                 reason = self.failure_reason(attempt, job.exit_code)
                 if job.native_state and job.native_state not in ("FAILED", "exited"):
                     reason = f"{job.native_state}, {reason}"
-            out[attempt.attempt_id] = Observation(
-                status=job.status, external_id=job_id, reason=reason, exit_code=job.exit_code,
-                data={"native_state": job.native_state} if job.native_state else {},
-            )
+            out[attempt.attempt_id] = Observation(status=job.status, external_id=job_id, reason=reason,
+                                                  exit_code=job.exit_code)
         return out
 
     def _submit_again(self, attempt: AttemptContext, job) -> Observation:

@@ -113,7 +113,7 @@ class AttemptContext:
             return str(self.attempt_dir)
 
 
-@attrs.frozen
+@attrs.frozen(init=False)
 class Observation:
     """What the outside world says about one attempt right now."""
 
@@ -121,7 +121,11 @@ class Observation:
     external_id: str | None = None
     reason: str = ""
     exit_code: int | None = None
-    data: dict[str, Any] = attrs.field(factory=dict)
+
+    def __init__(self, status: AttemptStatus, external_id: str | None = None, reason: str = "",
+                 exit_code: int | None = None, data: Any = None):
+        # ``data`` was a field the core never read; a plugin written when it was may still pass it
+        self.__attrs_init__(status, external_id, reason, exit_code)
 
 
 @attrs.frozen
