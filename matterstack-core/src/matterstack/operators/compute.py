@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 
 from matterstack.atomic_write import write_atomic
+from matterstack.core.attempt_results import OUTPUT_FILES, OUTPUT_SHA256
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import PermanentOperatorError, TransientOperatorError
 from matterstack.plugins.interfaces import (
@@ -109,8 +110,7 @@ class ComputeOperator(CommandOperator):
             external_id=None, status=AttemptStatus.COMPLETED,
             reason=f"dry run: would have run `{shown}` on {self.key}; nothing was executed (see {DRY_RUN_FILE})",
             operator_data={"dry_run": True, "dry_run_command": spec.command,
-                           "output_files": {DRY_RUN_FILE: DRY_RUN_FILE},
-                           "output_sha256": {DRY_RUN_FILE: sha256_file(path)}},
+                           OUTPUT_FILES: {DRY_RUN_FILE: DRY_RUN_FILE}, OUTPUT_SHA256: {DRY_RUN_FILE: sha256_file(path)}},
         )
 
     def poll(self, attempts: list[AttemptContext]) -> dict[str, Observation]:

@@ -8,16 +8,20 @@ many wait, and the next tick tries again. Nothing fails and nothing counts as an
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import BackPressureError
 
+if TYPE_CHECKING:
+    from matterstack.orchestrator.tickstate import TickState
+
 BACK_PRESSURE = "back_pressure"
 """``operator_data`` key of an attempt waiting behind a refusal: what the instance said."""
 
 
-def record_waiting(state, key: str, waiting: list[tuple[Attempt, BackPressureError]]) -> None:
+def record_waiting(state: TickState, key: str, waiting: list[tuple[Attempt, BackPressureError]]) -> None:
     """Attempts refused for now stay CREATED; the refusal becomes the reason of each (once,
     not again on every tick it repeats) and one note of the tick counts them."""
     for attempt, refusal in waiting:

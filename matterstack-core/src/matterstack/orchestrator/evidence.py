@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.atomic_write import write_atomic
+from matterstack.core.attempt_results import AttemptResults
+from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.orchestrator.evidence_legacy import legacy_bundle_keys
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.wiring.snapshot import SNAPSHOT_DIR
@@ -82,15 +83,15 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
 def _files(run_dir: Path, attempt_path: str | None, data: dict) -> list[dict]:
     """Collected files with their path relative to the run and their sha256 (operators
     record a file relative to its attempt directory; 0.2.x recorded absolute paths)."""
-    digests = data.get("output_sha256") or {}
+    recorded = AttemptResults.recorded(data)
     base = run_dir / attempt_path if attempt_path else run_dir
     out = []
-    for name, path in sorted((data.get("output_files") or {}).items()):
+    for name, path in sorted(recorded.files.items()):
         try:
             relative = (base / path).resolve().relative_to(run_dir.resolve()).as_posix()
         except ValueError:
             relative = str(path)
-        out.append({"name": name, "path": relative, "sha256": digests.get(name)})
+        out.append({"name": name, "path": relative, "sha256": recorded.sha256.get(name)})
     return out
 
 

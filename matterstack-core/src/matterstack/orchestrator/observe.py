@@ -9,7 +9,10 @@ transaction. Transient operator errors never change an attempt: they become note
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
+from matterstack.core.attempt_results import AttemptResults
 from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.core.records import Attempt
 from matterstack.core.status import AttemptStatus
@@ -17,6 +20,9 @@ from matterstack.core.transitions import ATTEMPT_TRANSITIONS
 from matterstack.errors import MatterStackError, PermanentOperatorError, TransientOperatorError
 from matterstack.orchestrator.operator_registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
+
+if TYPE_CHECKING:
+    from matterstack.plugins.interfaces import AttemptContext, Observation, Operator
 
 
 _STATUSES = {status.value: status for status in AttemptStatus}
@@ -50,7 +56,7 @@ def stub_words(run_id: str, task_ids: str) -> str:
             f"fix: `matterstack rerun {run_id} {task_ids} --force` gives it a new attempt on its default operator)")
 
 
-def usable_operator(state: TickState, key: str | None, attempts: list[Attempt]):
+def usable_operator(state: TickState, key: str | None, attempts: list[Attempt]) -> Operator | None:
     """The operator for ``key``, or None after noting why these attempts are left alone."""
     if key is None or not state.registry.has(key):
         ids = ", ".join(sorted(a.task_id for a in attempts))
@@ -128,13 +134,14 @@ def poll_active(state: TickState, attempts: list[Attempt]) -> None:
                 collected = _collect(state, operator, contexts[attempt.attempt_id], key)
                 if collected is None:
                     continue  # transient trouble fetching results: poll again next tick
-                data.update(collected)
+                data.update(collected.operator_data())
             if observation.exit_code is not None:
                 data["exit_code"] = observation.exit_code
             state.transition(attempt, status, reason, external_id=external_id, operator_data=data)
 
 
-def _changes(group: list[Attempt], observations: dict) -> list[tuple]:
+def _changes(group: list[Attempt], observations: Mapping[str, Observation]
+             ) -> list[tuple[Attempt, AttemptStatus, str | None, Observation]]:
     """``(attempt, status, external_id, observation)`` of each attempt the observations move."""
     changes = []
     for attempt in group:
@@ -151,24 +158,20 @@ def _changes(group: list[Attempt], observations: dict) -> list[tuple]:
     return changes
 
 
-def _fetch_results(state: TickState, operator, contexts: list, key: str) -> None:
+def _fetch_results(state: TickState, operator: Operator, contexts: list[AttemptContext], key: str) -> None:
     try:
         operator.fetch_results(contexts)
     except TransientOperatorError as exc:
         state.outage(key, exc, len(contexts), then="collected one at a time instead")
 
 
-def _collect(state: TickState, operator, context, key: str) -> dict | None:
+def _collect(state: TickState, operator: Operator, context: AttemptContext, key: str) -> AttemptResults | None:
     try:
         result = operator.collect(context)
     except TransientOperatorError as exc:
         state.outage(key, exc, 1)
         return None
     except PermanentOperatorError as exc:
-        return {"collect_error": exc.one_line()}
-    return {
-        "output_files": dict(result.files),
-        "output_data": dict(result.data),
-        "output_sha256": dict(result.sha256),
-    }
+        return AttemptResults(collect_error=exc.one_line())
+    return AttemptResults(files=dict(result.files), data=dict(result.data), sha256=dict(result.sha256))
 

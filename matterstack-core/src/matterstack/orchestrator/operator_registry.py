@@ -8,13 +8,16 @@ how each is configured (the *wiring*, :mod:`matterstack.wiring.model`) comes fro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
 
 from matterstack.errors import MatterStackError, PluginError, TransientOperatorError
 
 if TYPE_CHECKING:
+    from matterstack.plugins.host import PluginHost
+    from matterstack.plugins.interfaces import Operator, OperatorContext
     from matterstack.wiring.model import Wiring
 
 
@@ -26,11 +29,11 @@ def unbuildable_reason(key: str, failure: MatterStackError) -> str:
 class OperatorRegistry:
     """Operator objects by key, built on first use from the wiring and the plugin host."""
 
-    def __init__(self, wiring: Wiring, host, context_factory):
+    def __init__(self, wiring: Wiring, host: PluginHost, context_factory: Callable[[], OperatorContext]):
         self.wiring = wiring
         self.host = host
         self._context_factory = context_factory
-        self._operators: dict[str, Any] = {}
+        self._operators: dict[str, Operator] = {}
         self._failures: dict[str, MatterStackError] = {}
 
     def keys(self) -> list[str]:
@@ -44,7 +47,7 @@ class OperatorRegistry:
         instance = self.wiring.instances.get(key)
         return None if instance is None else instance.max_concurrent
 
-    def get(self, key: str):
+    def get(self, key: str) -> Operator:
         """The operator for ``key``; raises PluginError if it is not configured or its
         plugin cannot build it (the failure is remembered, so it is reported once per run
         of the process, not retried on every attempt)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from matterstack.core.attempt_results import AttemptResults
 from matterstack.core.workflow import Workflow
 from matterstack.errors import WorkflowError
 
@@ -19,12 +20,12 @@ def campaign_results(store, run_dir: Path) -> dict:
     absolute; operators record them relative to the attempt directory."""
     results = {}
     for task_id, status, attempt in store.tasks_with_current_attempts():
-        data = attempt.operator_data if attempt is not None else {}
+        recorded = AttemptResults.recorded(attempt.operator_data if attempt is not None else {})
         base = run_dir / attempt.relative_path if attempt is not None and attempt.relative_path else run_dir
         results[task_id] = {
             "status": status.value,
-            "files": {name: str(base / path) for name, path in (data.get("output_files") or {}).items()},
-            "data": dict(data.get("output_data") or {}),
+            "files": {name: str(base / path) for name, path in recorded.files.items()},
+            "data": dict(recorded.data),
         }
     return results
 

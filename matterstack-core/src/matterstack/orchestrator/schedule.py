@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 from collections import Counter
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Union
 
 import attrs
 
@@ -26,8 +27,17 @@ from matterstack.orchestrator.observe import group_by_key, usable_operator
 from matterstack.orchestrator.operator_registry import unbuildable_reason
 from matterstack.orchestrator.tickstate import TickState
 
+if TYPE_CHECKING:
+    from matterstack.core.workflow import Task
+    from matterstack.orchestrator.operator_registry import OperatorRegistry
+    from matterstack.plugins.interfaces import AttemptContext, Operator, SubmitResult
+    from matterstack.wiring.model import Wiring
 
-def skip_blocked(state: TickState) -> list:
+    Outcome = Union[SubmitResult, TransientOperatorError, PermanentOperatorError, "_Unsubmitted"]
+    """What one submission came to: the result, the operator error it raised, or what else."""
+
+
+def skip_blocked(state: TickState) -> list[Task]:
     """Mark SKIPPED every ready task whose dependency failed (unless it allows that),
     repeating until no more are skipped; return the tasks that may start."""
     while True:
@@ -50,7 +60,7 @@ def skip_blocked(state: TickState) -> list:
         state.store.set_task_statuses(skips)
 
 
-def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int]) -> list[Attempt]:
+def start_ready(state: TickState, tasks: list[Task], active: Mapping[str | None, int]) -> list[Attempt]:
     """Create one attempt per task that routing and the limits allow; return those to submit.
 
     ``active`` counts the attempts already active by operator key
@@ -116,7 +126,7 @@ def start_ready(state: TickState, tasks: list, active: Mapping[str | None, int])
     return created
 
 
-def untagged_key(wiring, legacy: LegacyRunConfig | None) -> str:
+def untagged_key(wiring: Wiring, legacy: LegacyRunConfig | None) -> str:
     """Where a task naming no operator goes: the run's 0.2.x ``config.json`` execution_mode
     when it has one that names a key, else the wiring's default."""
     if legacy is not None and legacy.untagged_key is not None:
@@ -124,7 +134,7 @@ def untagged_key(wiring, legacy: LegacyRunConfig | None) -> str:
     return wiring.default_operator
 
 
-def key_limit(registry, legacy: LegacyRunConfig | None, key: str) -> tuple[int | None, str]:
+def key_limit(registry: OperatorRegistry, legacy: LegacyRunConfig | None, key: str) -> tuple[int | None, str]:
     """The most attempts of ``key`` active at once, and where that cap comes from:
     operators.yaml's ``max_concurrent``, else the run's 0.2.x ``config.json``; (None, "")
     when neither caps it."""
@@ -146,8 +156,8 @@ def _simulate(state: TickState, task_ids: list[str]) -> None:
     state.finished += len(task_ids)
 
 
-def _new_attempt(state: TickState, task, slots: Mapping[str, tuple[int, str | None]], names: AttemptNames,
-                 key: str | None, refusal: str | None):
+def _new_attempt(state: TickState, task: Task, slots: Mapping[str, tuple[int, str | None]], names: AttemptNames,
+                 key: str | None, refusal: str | None) -> Attempt | tuple[Attempt, str]:
     attempt_id = names.new(task.task_id)
     attempt = Attempt(
         attempt_id=attempt_id,
@@ -162,7 +172,7 @@ def _new_attempt(state: TickState, task, slots: Mapping[str, tuple[int, str | No
     return attempt if refusal is None else (attempt, refusal)
 
 
-def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str, object] | None = None) -> None:
+def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str, Task] | None = None) -> None:
     """Prepare and submit attempts already committed as CREATED (``tasks``: their tasks by
     id, when the caller has them already; the others are read).
 
@@ -205,10 +215,10 @@ class _Outcomes:
 
     state: TickState
     key: str
-    disk_full: list = attrs.field(factory=list)
-    refused: list = attrs.field(factory=list)
+    disk_full: list[tuple[Attempt, _Unsubmitted]] = attrs.field(factory=list)
+    refused: list[tuple[Attempt, BackPressureError]] = attrs.field(factory=list)
 
-    def take(self, attempt: Attempt, outcome) -> None:
+    def take(self, attempt: Attempt, outcome: Outcome) -> None:
         if isinstance(outcome, _Unsubmitted) and outcome.disk_full:
             self.disk_full.append((attempt, outcome))
         elif isinstance(outcome, BackPressureError):
@@ -224,7 +234,8 @@ class _Outcomes:
             record_waiting(self.state, self.key, self.refused)
 
 
-def _submit_as_answered(operator, group: list[Attempt], contexts: list, outcomes: _Outcomes) -> None:
+def _submit_as_answered(operator: Operator, group: list[Attempt], contexts: list[AttemptContext],
+                        outcomes: _Outcomes) -> None:
     """Prepare each attempt, then hand the prepared ones to ``operator.submit_many`` in one
     call (a batching backend stages and submits them in a few round trips), recording each
     outcome as the operator answers it."""
@@ -242,7 +253,7 @@ def _submit_as_answered(operator, group: list[Attempt], contexts: list, outcomes
         unanswered[attempt.attempt_id] = attempt
         prepared.append(context)
 
-    def answer(attempt_id: str, outcome) -> None:
+    def answer(attempt_id: str, outcome: SubmitResult | Exception) -> None:
         attempt = unanswered.pop(attempt_id, None)
         if attempt is None:
             return
@@ -281,12 +292,12 @@ class _Unsubmitted:
         return " ".join(f"{type(error).__name__}: {error}".split())
 
 
-def _shown_path(path, limit: int = 120) -> str:
+def _shown_path(path: object, limit: int = 120) -> str:
     text = str(path)
     return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
 
 
-def _submit_one(operator, context):
+def _submit_one(operator: Operator, context: AttemptContext) -> Outcome:
     """``prepare`` then ``submit``; the result, the operator error it raised, or what else
     it raised as :class:`_Unsubmitted`."""
     stage = "prepare"
@@ -300,7 +311,7 @@ def _submit_one(operator, context):
         return _Unsubmitted(stage, exc)
 
 
-def _note_disk_full(state: TickState, key: str, attempts: list) -> None:
+def _note_disk_full(state: TickState, key: str, attempts: list[tuple[Attempt, _Unsubmitted]]) -> None:
     """Attempts a full disk kept from being prepared or submitted stay CREATED: the next tick
     tries them again. Said once in the tick's notes and once in the run's notes (not again
     while the same attempts wait for space)."""
@@ -315,14 +326,14 @@ def _note_disk_full(state: TickState, key: str, attempts: list) -> None:
         state.store.record_run_note(text, at=state.now)
 
 
-def _submissions(operator, contexts: list, workers: int) -> list:
+def _submissions(operator: Operator, contexts: list[AttemptContext], workers: int) -> list[Outcome]:
     from concurrent.futures import ThreadPoolExecutor  # ~5 ms with logging: only when submitting
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matterstack-submit") as pool:
         return list(pool.map(lambda context: _submit_one(operator, context), contexts))
 
 
-def _record_submission(state: TickState, key: str, attempt: Attempt, outcome) -> None:
+def _record_submission(state: TickState, key: str, attempt: Attempt, outcome: Outcome) -> None:
     if isinstance(outcome, _Unsubmitted):
         if outcome.stage == "prepare":
             state.transition(attempt, AttemptStatus.FAILED_INIT, f"preparing it failed: {outcome.words()}")

@@ -11,6 +11,7 @@ in flight, and the next tick picks up from what was recorded.
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -28,6 +29,11 @@ from matterstack.orchestrator.planning import campaign_results, check_workflow
 from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created
 from matterstack.orchestrator.tickstate import TickState
 
+if TYPE_CHECKING:
+    from matterstack.core.campaign import Campaign
+    from matterstack.orchestrator.operator_registry import OperatorRegistry
+    from matterstack.store import StateStore
+
 
 @attrs.frozen
 class TickReport:
@@ -44,7 +50,7 @@ class TickReport:
 PENDING_STATE_FILE = "campaign_state.pending.json"
 
 
-def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
+def tick(handle: RunHandle, campaign: Campaign, store: StateStore, registry: OperatorRegistry) -> TickReport:
     """Run one tick on an open store whose run lock the caller holds."""
     legacy = read_legacy_config(handle.root_path)  # first: a bad file stops the tick before any write
     run = store.get_run()
@@ -92,7 +98,7 @@ def tick(handle: RunHandle, campaign, store, registry) -> TickReport:
     )
 
 
-def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> int:
+def _analyze_and_plan(handle: RunHandle, campaign: Campaign, store: StateStore, state: TickState) -> int:
     """Nothing is active or ready: end the run if a task failed or was cancelled, else let
     the campaign analyze and plan.
 
@@ -139,7 +145,7 @@ def _analyze_and_plan(handle: RunHandle, campaign, store, state: TickState) -> i
     return len(tasks)
 
 
-def settle_campaign_state(handle: RunHandle, store) -> None:
+def settle_campaign_state(handle: RunHandle, store: StateStore) -> None:
     """Finish or undo an iteration's change of ``campaign_state.json`` left pending by a
     crash: keep the new state if the database recorded what was planned from it (more tasks,
     or the completed run), else drop it."""
@@ -159,11 +165,11 @@ def settle_campaign_state(handle: RunHandle, store) -> None:
     path.unlink()
 
 
-def _task_count(store) -> int:
+def _task_count(store: StateStore) -> int:
     return sum(store.count_tasks_by_status().values())
 
 
-def _iteration_cut_short(handle: RunHandle, store) -> tuple[RunStatus, str] | None:
+def _iteration_cut_short(handle: RunHandle, store: StateStore) -> tuple[RunStatus, str] | None:
     """The run's end when a task of the iteration failed or was cancelled (without
     ``allow_failure``): FAILED if one failed, CANCELLED if they were only cancelled. Either
     way ``analyze`` is not called: it sees only iterations whose tasks all ran, as in 0.2.x."""

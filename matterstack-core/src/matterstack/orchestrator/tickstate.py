@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -19,19 +19,27 @@ from matterstack.core.transitions import apply_attempt_transition
 from matterstack.orchestrator.handle import RunHandle
 from matterstack.plugins.interfaces import AttemptContext, DeferredTask
 
+if TYPE_CHECKING:
+    from matterstack.core.records import AttemptEvent
+    from matterstack.core.workflow import Task
+    from matterstack.orchestrator.legacy_config import LegacyRunConfig
+    from matterstack.orchestrator.operator_registry import OperatorRegistry
+    from matterstack.plugins.host import PluginHost
+    from matterstack.store import StateStore
+
 
 @attrs.define
 class TickState:
     """Mutable scratchpad of one tick. Nothing here outlives the tick but what it commits."""
 
     handle: RunHandle
-    store: object
-    registry: object
-    legacy: Any = None  # the run's 0.2.x config.json (LegacyRunConfig), if it has one
+    store: StateStore
+    registry: OperatorRegistry
+    legacy: LegacyRunConfig | None = None  # the run's 0.2.x config.json, if it has one
     in_job_view: bool = False  # a run begun by 0.2.4: new attempts run in its job view
     now: datetime = attrs.field(factory=utc_now)
     notes: list[str] = attrs.field(factory=list)
-    pending: list = attrs.field(factory=list)
+    pending: list[tuple[Attempt, AttemptEvent]] = attrs.field(factory=list)
     submitted: int = 0
     finished: int = 0
 
@@ -50,7 +58,7 @@ class TickState:
         """An instance answered: remember when, so ``explain`` can say how long ago."""
         self.store.record_operator_contact(key, ok=True, at=self.now)
 
-    def transition(self, attempt: Attempt, status: AttemptStatus, reason: str, **changes) -> Attempt:
+    def transition(self, attempt: Attempt, status: AttemptStatus, reason: str, **changes: Any) -> Attempt:
         """Queue one attempt transition (checked by the pure rules) for this tick's commit."""
         new, event = apply_attempt_transition(attempt, AttemptStatus(status), reason, self.now, **changes)
         self.pending.append((new, event))
@@ -58,7 +66,7 @@ class TickState:
             self.finished += 1
         return new
 
-    def commit(self, host) -> None:
+    def commit(self, host: PluginHost) -> None:
         """Record every queued transition in one transaction, then tell the observers."""
         if not self.pending:
             return
@@ -68,7 +76,7 @@ class TickState:
             host.notify_attempt_transition(event)
 
     def contexts(self, attempts: list[Attempt], *, defer_tasks: bool = False,
-                 known: Mapping[str, Any] | None = None) -> list[AttemptContext]:
+                 known: Mapping[str, Task] | None = None) -> list[AttemptContext]:
         """What operators see of each attempt: its task, token and directories.
 
         Tasks in ``known`` (by id, read earlier in this tick) are not read again. With
@@ -86,7 +94,7 @@ class TickState:
         tasks = _TasksOnDemand(self.store, self.handle.db_path, [a.task_id for a in attempts])
         return [self.context(a, DeferredTask(partial(tasks.get, a.task_id))) for a in attempts]
 
-    def context(self, attempt: Attempt, task) -> AttemptContext:
+    def context(self, attempt: Attempt, task: Task | DeferredTask) -> AttemptContext:
         run_dir = self.handle.root_path
         relative = attempt.relative_path or f"tasks/{attempt.task_id}/attempts/{attempt.attempt_id}"
         return AttemptContext(
@@ -114,21 +122,21 @@ class _TasksOnDemand:
     from a worker thread of its own gets it through a read-only connection of that thread.
     """
 
-    def __init__(self, store, db_path: Path, task_ids: list[str]):
+    def __init__(self, store: StateStore, db_path: Path, task_ids: list[str]):
         self._store = store
         self._db_path = db_path
         self._task_ids = task_ids
         self._owner = threading.get_ident()
         self._lock = threading.Lock()
-        self._tasks: dict[str, Any] | None = None
+        self._tasks: dict[str, Task] | None = None
 
-    def get(self, task_id: str):
+    def get(self, task_id: str) -> Task:
         with self._lock:
             if self._tasks is None:
                 self._tasks = self._read()
             return self._tasks[task_id]
 
-    def _read(self) -> dict[str, Any]:
+    def _read(self) -> dict[str, Task]:
         if threading.get_ident() == self._owner:
             return self._store.get_tasks(self._task_ids)
         from matterstack.store import StateStore
