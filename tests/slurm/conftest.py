@@ -102,11 +102,14 @@ def slurm_run(tmp_path, on_cluster):
 
 
 @pytest.fixture
-def outage_cluster(tmp_path, profile):
-    """A cluster of this test's own (of the ``profile`` parameter, its own folder and ports):
-    stopping its slurmctld disturbs no other test. Stopped and removed afterwards."""
+def outage_cluster(tmp_path, profile, worker_id):
+    """A cluster of this test's own (of the ``profile`` parameter, its own folder, and ports
+    of its pytest-xdist worker: two workers' outage tests may run at once, one worker's never
+    do): stopping its slurmctld disturbs no other test. Stopped and removed afterwards."""
     state = tmp_path.parent / f"slurm-outage-{uuid.uuid4().hex[:8]}"
-    settings = {"SLURM_HARNESS_DIR": str(state), "SLURM_HARNESS_CTLD_PORT": "16847", "SLURM_HARNESS_SSH_PORT": "22247"}
+    worker = int(worker_id[2:]) if worker_id.startswith("gw") else 0
+    settings = {"SLURM_HARNESS_DIR": str(state), "SLURM_HARNESS_CTLD_PORT": str(16850 + 10 * worker),
+                "SLURM_HARNESS_SSH_PORT": str(22250 + worker)}
     cluster = start_cluster(profile, **settings)
     yield cluster, settings
     subprocess.run([str(HARNESS / "slurm-down"), "--purge", str(state)], capture_output=True, timeout=120)
