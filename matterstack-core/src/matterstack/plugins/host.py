@@ -19,14 +19,14 @@ import importlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
-from importlib import metadata
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pluggy
 
 from matterstack.plugins import hookspecs
 from matterstack.plugins.catalog import install_hint
+from matterstack.plugins.discovery import FoundEntryPoint, installed
 from matterstack.plugins.registrations import Collector, PluginInfo, PluginProblem, Registration, Registry, canonical_name
 
 ENTRY_POINT_GROUP = "matterstack"
@@ -40,14 +40,6 @@ def _flag(environ: Mapping[str, str], name: str) -> bool:
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
-
-
-def distribution_version(name: str) -> str | None:
-    """The installed version of distribution ``name``, or None when it is not installed."""
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 class PluginHost:
@@ -74,10 +66,10 @@ class PluginHost:
         """Build a host: the built-ins, then the entry points ``environ`` (default: the process's) allows."""
         environ = os.environ if environ is None else environ
         host = cls(strict=_flag(environ, "MATTERSTACK_STRICT_PLUGINS"), trace=_flag(environ, "MATTERSTACK_TRACE_PLUGINS"))
-        core_version = distribution_version(CORE_DISTRIBUTION)
+        found = installed(ENTRY_POINT_GROUP, CORE_DISTRIBUTION)
         for module_name in DEFAULT_PLUGINS:
-            host.add(importlib.import_module(module_name), PluginInfo(module_name, CORE_DISTRIBUTION, core_version))
-        host.load_entry_points(environ.get("MATTERSTACK_LOAD_PLUGINS"))
+            host.add(importlib.import_module(module_name), PluginInfo(module_name, CORE_DISTRIBUTION, found.version))
+        host.load_entry_points(found.entry_points, environ.get("MATTERSTACK_LOAD_PLUGINS"))
         host.check_pending()
         return host
 
@@ -90,20 +82,19 @@ class PluginHost:
             return
         self.sources[source.name] = source
 
-    def load_entry_points(self, only: str | None = None) -> None:
-        """Import and register every ``matterstack`` entry point; ``only`` is MATTERSTACK_LOAD_PLUGINS."""
+    def load_entry_points(self, entry_points: Iterable[FoundEntryPoint], only: str | None = None) -> None:
+        """Import and register each of the installed ``entry_points``; ``only`` is MATTERSTACK_LOAD_PLUGINS."""
         wanted = None if only is None else {canonical_name(n.strip()) for n in only.split(",") if n.strip()}
         matched: set[str] = set()
-        for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = entry_point.dist
-            names = {canonical_name(entry_point.name), canonical_name(dist.name)}
+        for entry_point in entry_points:
+            names = {canonical_name(entry_point.name), canonical_name(entry_point.distribution)}
             if wanted is not None and not names & wanted:
                 continue
             matched |= names
             source = PluginInfo(
-                name=f"{dist.name}:{entry_point.name}",
-                distribution=dist.name,
-                version=dist.version,
+                name=f"{entry_point.distribution}:{entry_point.name}",
+                distribution=entry_point.distribution,
+                version=entry_point.version,
                 entry_point=f"{entry_point.name} = {entry_point.value}",
             )
             if source.name in self.sources:
