@@ -56,3 +56,10 @@ def test_a_usage_mistake_is_not_a_traceback(matterstack_command):
 
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "no-such-command" in result.stderr
+
+
+def test_a_misspelt_command_is_answered_with_the_nearest_name(matterstack_command):
+    result = run([*matterstack_command, "--debug", "stauts", "r1"])
+
+    assert result.returncode == 2
+    assert "No such command 'stauts'. Did you mean 'status'?" in result.stderr

@@ -242,15 +242,19 @@ def _fix(source: PluginInfo) -> str:
     return f"fix or uninstall {source.distribution}; `matterstack --debug plugins` shows the traceback"
 
 
+def command_name(info: Any) -> str:
+    """The name a command of a typer app is invoked by (its own, else its function's)."""
+    return info.name or info.callback.__name__.lower().replace("_", "-")
+
+
+def group_name(info: Any) -> str | None:
+    """The name a command group of a typer app is invoked by, or None when it has none of its own."""
+    return getattr(info.name, "value", info.name) or getattr(info.typer_instance.info.name, "value", None)
+
+
 def _command_names(app: Any) -> list[str]:
     """Names of the commands and command groups a typer app has, in the order they were added."""
-    names = []
-    for info in app.registered_commands:
-        names.append(info.name or info.callback.__name__.lower().replace("_", "-"))
-    for info in app.registered_groups:
-        name = getattr(info.name, "value", info.name) or getattr(info.typer_instance.info.name, "value", None)
-        names.append(name or "?")
-    return names
+    return [*map(command_name, app.registered_commands), *(group_name(info) or "?" for info in app.registered_groups)]
 
 
 def _added_names(before: list[str], after: list[str]) -> list[str]:
