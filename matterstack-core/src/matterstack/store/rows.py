@@ -142,17 +142,21 @@ def _all_text(values: Any) -> bool:
     return all(type(value) is str for value in values)
 
 
+_TEXT_OR_NONE = frozenset((str, type(None)))
+
+
 def attempt_from_values(values: Sequence[Any]) -> Attempt:
     """An attempt from its :data:`ATTEMPT_COLUMNS` values, in that order."""
     (attempt_id, task_id, run_id, index, status, key, operator_type, external_id,
      data, relative_path, created_at, submitted_at, ended_at, reason) = values
+    # Spelt out, not with _all_text: a tick of a new process decodes every active attempt.
     try:
-        data = json.loads(data) if type(data) is str else None
+        data = {} if data == "{}" else json.loads(data) if type(data) is str else None
         if (
             type(data) is dict and type(index) is int and status in _ATTEMPT_STATUSES
-            and _all_text((attempt_id, task_id, run_id))
-            and _all_text(v for v in (key, operator_type, external_id, relative_path, reason,
-                                      created_at, submitted_at, ended_at) if v is not None)
+            and type(attempt_id) is str and type(task_id) is str and type(run_id) is str
+            and {type(key), type(operator_type), type(external_id), type(relative_path), type(reason),
+                 type(created_at), type(submitted_at), type(ended_at)} <= _TEXT_OR_NONE
         ):
             return Attempt(attempt_id, task_id, run_id, index, _ATTEMPT_STATUSES[status], key,
                            operator_type, external_id, data, relative_path, _time(created_at),
