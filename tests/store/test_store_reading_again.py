@@ -48,10 +48,10 @@ def test_active_attempts_follow_every_transition(store):
     store.record_attempt_transitions([(running, event)])
     # then the next read sees the new values, and a finished attempt is no longer active
     assert store.active_attempts() == [running]
-    assert store.active_attempt_counts() == {"local.default": 1}
+    assert store.active_attempt_counts() == {"local.default": 1} and store.has_active_attempts()
     done, event = apply_attempt_transition(running, AttemptStatus.COMPLETED, "exit 0", T0)
     store.record_attempt_transitions([(done, event)])
-    assert store.active_attempts() == [] and store.active_attempt_counts() == {}
+    assert store.active_attempts() == [] and store.active_attempt_counts() == {} and not store.has_active_attempts()
 
 
 def test_next_attempt_slots_answer_for_many_tasks_at_once_with_the_latest_attempt(store):

@@ -82,10 +82,10 @@ def tick(handle: RunHandle, campaign: Campaign, store: StateStore, registry: Ope
     if status != RunStatus.PAUSED:
         if state.in_job_view and startable:
             refresh_job_view(handle.root_path, store)
-        new = start_ready(state, startable, store.active_attempt_counts())
+        new = start_ready(state, startable, store.active_attempt_counts() if startable else {})
         submit_created(state, new, {task.task_id: task for task in startable})
         state.commit(host)
-        if not store.active_attempt_counts() and not store.ready_tasks(limit=1):
+        if not store.has_active_attempts() and not store.ready_tasks(limit=1):
             planned = _analyze_and_plan(handle, campaign, store, state)
             status = store.run_status()
     return TickReport(

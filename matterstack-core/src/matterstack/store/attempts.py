@@ -270,6 +270,11 @@ class AttemptQueries(TaskQueries):
         )
         return dict(rows)
 
+    def has_active_attempts(self) -> bool:
+        """Whether any attempt is not finished (what ``active_attempt_counts`` says, without counting)."""
+        sql = f"SELECT EXISTS (SELECT 1 FROM task_attempts WHERE {ACTIVE_ATTEMPT_FILTER})"
+        return bool(self.db.conn.execute(sql).fetchone()[0])
+
     def holds_external_runs(self) -> bool:
         """Whether MatterStack 0.2.4 ran jobs of this run (its ``external_runs`` rows)."""
         return bool(self.db.conn.execute("SELECT EXISTS (SELECT 1 FROM external_runs)").fetchone()[0])
