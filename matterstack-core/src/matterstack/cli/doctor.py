@@ -10,7 +10,6 @@ Core knows no backend: each instance's operator answers :meth:`Operator.doctor` 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -58,6 +57,8 @@ def doctor(
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
 ) -> None:
     """Reach each configured operator instance and print one line per check."""
+    import tempfile
+
     with tempfile.TemporaryDirectory(prefix="matterstack-doctor-") as scratch:
         registry = _registry(operators_config, Path(scratch))
         try:

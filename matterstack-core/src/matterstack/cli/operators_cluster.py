@@ -9,7 +9,6 @@ fix; exit 2); an instance that cannot be reached is not checked (a ``note:``, ex
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +22,8 @@ EXIT_NOT_CHECKED = 1
 def cluster_check(path: Optional[Path]) -> tuple[list[ConfigError], list[str]]:
     """The settings of ``path`` (None: the embedded default) the outside systems refuse, and
     one note per instance that could not be asked."""
+    import tempfile
+
     from matterstack.cli.doctor import _registry
 
     refused, unreached = [], []

@@ -18,7 +18,6 @@ from matterstack.core.times import utc_now
 from matterstack.core.workflow import anchor_file_sources
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.lifecycle_observer import observing
 from matterstack.orchestrator.planning import planned_tasks
 from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
@@ -147,6 +146,8 @@ def step_run(handle: RunHandle, campaign, registry=None, *, operators_config=Non
     another file); ``lifecycle_hooks`` (see :mod:`matterstack.core.lifecycle`) are called for
     the attempts this tick changes. Give either ``registry`` or ``operators_config``.
     """
+    from matterstack.orchestrator.lifecycle_observer import observing
+
     owned = registry is None
     registry = _registry_for(handle, registry, operators_config, operator_registry)
     try:
@@ -212,6 +213,7 @@ def run_until_completion(handle: RunHandle, campaign, poll_interval: float = 1.0
 
     ``operators_config`` and ``lifecycle_hooks`` are as for :func:`step_run`.
     """
+    from matterstack.orchestrator.lifecycle_observer import observing
     from matterstack.store import StateStore
 
     registry = _registry_for(handle, registry, operators_config, operator_registry)
