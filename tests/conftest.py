@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -18,11 +20,24 @@ from matterstack.plugins import reset_plugin_host
 
 
 LEGACY_RUNS = Path(__file__).parent / "fixtures" / "legacy-runs"
+_CACHE_FOLDER = pytest.StashKey[str]()
 
 
 def _files_of(folder: Path) -> dict[str, tuple[int, int]]:
     return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
             for p in folder.rglob("*") if p.is_file()}
+
+
+def pytest_configure(config):
+    """The commands the tests run, in this process (plugins are found while tests are
+    collected) and in the processes they start, keep their entry-point cache in a temporary
+    folder of this test run, not in the user's ``~/.cache/matterstack``."""
+    config.stash[_CACHE_FOLDER] = tempfile.mkdtemp(prefix="matterstack-test-cache-")
+    os.environ["XDG_CACHE_HOME"] = config.stash[_CACHE_FOLDER]
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(config.stash.get(_CACHE_FOLDER, ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
