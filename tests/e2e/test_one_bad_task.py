@@ -5,6 +5,7 @@ leaves it for the next tick; either way the tick goes on and the other tasks are
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -193,5 +194,60 @@ def test_a_full_disk_while_staging_inputs_leaves_the_attempt_for_the_next_tick(t
             assert big["status"] == "COMPLETED"
             attempt_dir = project.run_dir(run_id) / big["relative_path"]
             assert (attempt_dir / "size.txt").read_text().strip() == "3000000"
+        finally:
+            kill_jobs(project.root)
+
+
+def test_an_input_too_big_for_the_disk_never_keeps_the_tasks_prepared_beside_it_from_starting(tmp_path, installed_matterstack):
+    from e2e_kit import Project, kill_jobs
+
+    with small_disk(tmp_path / "disk", "2m") as disk:
+        # given a run on a 2 MB disk: one task staging a 3 MB input beside eight small ones,
+        # which the local instance prepares at the same time
+        big_input = tmp_path / "big.bin"
+        big_input.write_bytes(b"\1" * 3_000_000)
+        project = Project(disk / "project", installed_matterstack)
+        project.add_workspace("big", first_plan(
+            f'Task(task_id="big", command="true", files={{"input.bin": FileFromPath({str(big_input)!r})}})',
+            *(f'Task(task_id="small{i}", command="echo ok > out.txt", files={{"in.txt": "{i}" * 20_000}})'
+              for i in range(8))))
+        run_id = project.init("big")
+        try:
+            # when the run is stepped once
+            first = project.matterstack("step", run_id)
+
+            # then only the big task waits for space; every small one was started
+            ok(first)
+            assert "  note: big: OSError: No space left on device" in first.stdout
+            statuses = {f"small{i}": project.attempts(run_id, f"small{i}")[0]["status"] for i in range(8)}
+            assert "CREATED" not in statuses.values(), statuses
+            assert project.attempts(run_id, "big")[0]["status"] == "CREATED"
+        finally:
+            kill_jobs(project.root)
+
+
+def test_two_inputs_that_fit_the_disk_one_at_a_time_but_not_together_start_one_per_tick(tmp_path, installed_matterstack):
+    from e2e_kit import Project, kill_jobs
+
+    with small_disk(tmp_path / "disk", "3m") as disk:
+        # given a run on a 3 MB disk whose two tasks each stage a 1.3 MB input, which the
+        # local instance prepares at the same time
+        project = Project(disk / "project", installed_matterstack)
+        sources = []
+        for name in ("a", "b"):
+            source = tmp_path / f"{name}.bin"
+            source.write_bytes(b"\1" * 1_300_000)
+            sources.append(f'Task(task_id="{name}", command="true", files={{"input.bin": FileFromPath({str(source)!r})}})')
+        project.add_workspace("pair", first_plan(*sources))
+        run_id = project.init("pair")
+        filler = disk / "filler"
+        filler.write_bytes(b"\0" * (shutil.disk_usage(disk).free - 2_000_000))
+        try:
+            # when the run is stepped once
+            ok(project.matterstack("step", run_id))
+
+            # then one of them started and the other waits for space (never both waiting)
+            statuses = sorted(project.attempts(run_id, name)[0]["status"] for name in ("a", "b"))
+            assert statuses[0] == "CREATED" and statuses[1] != "CREATED", statuses
         finally:
             kill_jobs(project.root)

@@ -7,6 +7,7 @@ symlinks pointing outside are refused with the key named.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import hashlib
 import json
@@ -52,6 +53,7 @@ def stage_files(task, dest: Path) -> dict[str, str]:
     does (a 0640 source stays 0640, a script stays executable); inline text is written 0600:
     it may hold what the task's env holds.
     """
+    _room_for(task, dest)
     hashes = {}
     for key, spec in sorted(task.files.items()):
         target = inside(dest, key)
@@ -76,6 +78,25 @@ def stage_files(task, dest: Path) -> dict[str, str]:
             raise
         hashes[key] = sha256_file(target)
     return hashes
+
+
+def _room_for(task, dest: Path) -> None:
+    """ENOSPC before writing anything when the disk of ``dest`` has less room than the
+    task's copied inputs take: a copy started anyway would fill the disk for a moment at
+    every tick that tries it again, and the jobs running beside it would fail to write."""
+    needed = 0
+    for spec in task.files.values():
+        if isinstance(spec, FileFromPath):
+            with contextlib.suppress(OSError):  # a missing source is named when it is copied
+                needed += os.stat(Path(spec.source_path).expanduser()).st_size
+    if needed == 0:
+        return
+    try:
+        disk = os.statvfs(dest)
+    except OSError:  # a disk that cannot say: the copy finds out
+        return
+    if needed > disk.f_bavail * disk.f_frsize:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dest))
 
 
 def write_manifest(task, dest: Path, *, operator_key: str, token: str, hashes: dict[str, str]) -> None:

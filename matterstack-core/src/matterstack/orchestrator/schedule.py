@@ -199,7 +199,9 @@ def submit_created(state: TickState, attempts: list[Attempt], tasks: Mapping[str
         workers = min(getattr(operator, "parallel_submissions", 1), len(group))
         outcomes = _Outcomes(state, key)
         if workers > 1:
-            submitted = _submissions(operator, [contexts[a.attempt_id] for a in group], workers)
+            group_contexts = [contexts[a.attempt_id] for a in group]
+            submitted = _after_disk_full_one_at_a_time(
+                operator, group_contexts, _submissions(operator, group_contexts, workers))
             for attempt, outcome in zip(group, submitted):
                 outcomes.take(attempt, outcome)
         else:
@@ -324,6 +326,22 @@ def _note_disk_full(state: TickState, key: str, attempts: list[tuple[Attempt, _U
     notes = state.store.run_notes()
     if not notes or notes[-1].text != text:
         state.store.record_run_note(text, at=state.now)
+
+
+def _after_disk_full_one_at_a_time(operator: Operator, contexts: list[AttemptContext],
+                                   outcomes: list[Outcome]) -> list[Outcome]:
+    """Concurrent preparations share the disk: an input too large for it fills it while the
+    others write theirs, and they all fail for want of space. Those that did are prepared again
+    one at a time (a failed copy is removed by then), so one task too big for the disk never
+    keeps the others from starting; what still fails waits for the next tick."""
+    again = [i for i, outcome in enumerate(outcomes)
+             if isinstance(outcome, _Unsubmitted) and outcome.disk_full and outcome.stage == "prepare"]
+    if not again:
+        return outcomes
+    outcomes = list(outcomes)
+    for i in again:
+        outcomes[i] = _submit_one(operator, contexts[i])
+    return outcomes
 
 
 def _submissions(operator: Operator, contexts: list[AttemptContext], workers: int) -> list[Outcome]:
