@@ -130,8 +130,10 @@ def test_the_example_observer_records_every_transition_and_a_failing_observer_br
     recorded = events_of(demo, run_id)
     written = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert written == recorded
-    assert [(e["task"], e["from"], e["to"]) for e in written if e["task"] == "greet"] == [
-        ("greet", None, "CREATED"), ("greet", "CREATED", "SUBMITTED"), ("greet", "SUBMITTED", "COMPLETED")]
+    greet = [(e["from"], e["to"]) for e in written if e["task"] == "greet"]
+    # (a tick that polls while the one-line job still runs sees it RUNNING on the way)
+    assert greet in ([(None, "CREATED"), ("CREATED", "SUBMITTED"), ("SUBMITTED", "COMPLETED")],
+                     [(None, "CREATED"), ("CREATED", "SUBMITTED"), ("SUBMITTED", "RUNNING"), ("RUNNING", "COMPLETED")])
     # and the failing observer is reported once per failure, one line each, naming it
     warnings = [line for line in result.stderr.splitlines() if "observer of matterstack-observer-broken 0.1" in line]
     assert len(warnings) == len(recorded)
