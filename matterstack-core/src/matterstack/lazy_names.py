@@ -1,6 +1,6 @@
 """Names a package exports but imports on first use (PEP 562).
 
-``matterstack``, ``matterstack.plugins``, ``matterstack.store`` and ``matterstack.testing``
+``matterstack``, ``matterstack.plugins``, ``matterstack.store``, ``matterstack.wiring`` and ``matterstack.testing``
 list their public names with the module each lives in, so importing the package costs
 nothing until a name is used (``matterstack --help`` must not load the state store, and
 pytest loads ``matterstack.testing`` in every session).

@@ -4,9 +4,8 @@ legacy cluster file or profile) a run uses. See docs/operators-yaml.md."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import NamedTuple, Optional
 
-import attrs
 import typer
 
 OperatorsConfig = typer.Option(
@@ -27,9 +26,9 @@ ForceOverride = typer.Option(
 )
 
 
-@attrs.frozen
-class WiringFlags:
-    """The wiring flags as given on one command line."""
+class WiringFlags(NamedTuple):
+    """The wiring flags as given on one command line. (A named tuple: ``status`` and the
+    other commands that read a run import no attrs.)"""
 
     operators_config: Optional[Path] = None
     hpc_config: Optional[Path] = None

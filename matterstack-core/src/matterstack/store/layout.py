@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping, Set
-
-import attrs
+from typing import NamedTuple
 
 from matterstack.store.schema import SCHEMA_VERSION, V4_NEW, WRITER, WRITER_KEY
 
@@ -60,8 +59,7 @@ class LayoutError(ValueError):
         self.fix = fix
 
 
-@attrs.frozen
-class SchemaLayout:
+class SchemaLayout(NamedTuple):
     """Who wrote a state database (:data:`ORIGINAL` or :data:`OURS`) and at which version."""
 
     writer: str

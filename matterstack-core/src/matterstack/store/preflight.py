@@ -14,8 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
-
-import attrs
+from typing import NamedTuple
 
 from matterstack.errors import StoreError
 from matterstack.store.layout import LayoutError, SchemaLayout, read_layout
@@ -49,8 +48,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEADER_SIZE = 100
 
 
-@attrs.frozen
-class DatabaseFile:
+class DatabaseFile(NamedTuple):
     """What the header and ``schema_info`` of an existing state database say."""
 
     path: Path

@@ -13,6 +13,7 @@ import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from matterstack.core.records import Run
 from matterstack.core.status import RunStatus
@@ -20,18 +21,13 @@ from matterstack.core.times import datetime_from_text, datetime_to_text, utc_now
 from matterstack.errors import StoreError
 from matterstack.store import preflight
 from matterstack.store.attempts import AttemptQueries
-from matterstack.store.history import (
-    OperatorContact,
-    RunEvent,
-    RunNote,
-    note_from_row,
-    repeated_note_prefix,
-    stored_note_text,
-)
 from matterstack.store.layout import SchemaLayout
 from matterstack.store.migrate import migrate, read_version
 from matterstack.store.rows import run_from_row, run_values
 from matterstack.store.schema import CURRENT_DDL, RUN_COLUMNS, SCHEMA_VERSION, WRITER, WRITER_KEY
+
+if TYPE_CHECKING:  # the history's records load when history is read (a tick seldom does)
+    from matterstack.store.history import OperatorContact, RunEvent, RunNote
 
 BUSY_TIMEOUT_SECONDS = 5.0
 CONTACT_REFRESH_SECONDS = 1.0
@@ -234,6 +230,8 @@ class StateStore(AttemptQueries):
 
     def run_events(self) -> list[RunEvent]:
         """Every recorded change of the run's status, oldest first."""
+        from matterstack.store.history import RunEvent
+
         rows = self._select("SELECT from_status, to_status, reason, at FROM run_events ORDER BY id")
         return [
             RunEvent(
@@ -251,6 +249,8 @@ class StateStore(AttemptQueries):
         A note identical to one kept already is counted on that one (how many times, and the
         last time) instead of adding a row: trouble a tick meets on every round adds nothing.
         """
+        from matterstack.store.history import note_from_row, repeated_note_prefix, stored_note_text
+
         at = at or utc_now()
         prefix = repeated_note_prefix(text).encode()
         with self._transaction() as connection:
@@ -280,6 +280,8 @@ class StateStore(AttemptQueries):
 
     def run_notes(self) -> list[RunNote]:
         """Every note, oldest first."""
+        from matterstack.store.history import note_from_row
+
         rows = self._select("SELECT text, at FROM run_notes ORDER BY id")
         return [note_from_row(row["text"], datetime_from_text(row["at"])) for row in rows]
 
@@ -317,6 +319,8 @@ class StateStore(AttemptQueries):
 
     def operator_contacts(self) -> dict[str, OperatorContact]:
         """The last contact with each operator instance, by key."""
+        from matterstack.store.history import OperatorContact
+
         rows = self._select("SELECT * FROM operator_contacts ORDER BY operator_key")
         return {
             row["operator_key"]: OperatorContact(

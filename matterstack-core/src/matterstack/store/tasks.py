@@ -10,14 +10,17 @@ ready tasks, not with the size of the run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from matterstack.core.status import AttemptStatus, TaskStatus
 from matterstack.core.times import datetime_from_text, datetime_to_text, utc_now
 from matterstack.core.workflow import Task
 from matterstack.store.database import IDS_PARAMETER, StoreDatabase, ids_parameter
-from matterstack.store.history import TaskEvent
 from matterstack.store.rows import task_from_row, task_from_values, task_values
 from matterstack.store.schema import READY_TASK_FILTER, TASK_COLUMNS, TERMINAL_TASK_STATUSES
+
+if TYPE_CHECKING:  # loaded when the events are read
+    from matterstack.store.history import TaskEvent
 
 _SELECT_TASKS = f"SELECT {', '.join(TASK_COLUMNS)} FROM tasks"
 
@@ -242,6 +245,8 @@ class TaskQueries(StoreDatabase):
 
     def task_events(self, task_id: str | None = None) -> list[TaskEvent]:
         """Direct task status changes (:meth:`set_task_statuses`), oldest first."""
+        from matterstack.store.history import TaskEvent
+
         sql = "SELECT task_id, from_status, to_status, reason, at FROM task_events"
         rows = (
             self._select(f"{sql} WHERE task_id = ? ORDER BY id", (task_id,))

@@ -15,24 +15,23 @@ See docs/operators-yaml.md for the file's reference.
 
 from __future__ import annotations
 
-from matterstack.wiring.document import load_operators_bytes, load_operators_file
-from matterstack.wiring.precedence import resolve_run_wiring
-from matterstack.wiring.profiles import load_profiles, resolve_profile
-from matterstack.wiring.snapshot import load_run_wiring, persist_request, wiring_request
-from matterstack.wiring.summary import instance_row, wiring_summary
+from matterstack.lazy_names import lazy_getattr
 
-load_wiring = load_operators_file
+_EXPORTS = {
+    "matterstack.wiring.document": ("load_operators_bytes", "load_operators_file", "load_wiring"),
+    "matterstack.wiring.precedence": ("resolve_run_wiring",),
+    "matterstack.wiring.profiles": ("load_profiles", "resolve_profile"),
+    "matterstack.wiring.snapshot": ("load_run_wiring", "persist_request", "wiring_request"),
+    "matterstack.wiring.summary": ("instance_row", "wiring_summary"),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = [
-    "instance_row",
-    "load_operators_bytes",
-    "load_operators_file",
-    "load_profiles",
-    "load_run_wiring",
-    "load_wiring",
-    "persist_request",
-    "resolve_profile",
-    "resolve_run_wiring",
-    "wiring_request",
-    "wiring_summary",
-]
+__all__ = sorted(_MODULE_OF)
+
+# Names load on first use: a tick reading a run's pinned wiring loads neither the legacy
+# flags nor the profiles, and a run on the embedded default not even the operators.yaml parser.
+__getattr__ = lazy_getattr(__name__, globals(), _MODULE_OF)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -84,6 +84,10 @@ def load_operators_file(path: str | Path, host=None, *, notes: list[SettingsNote
                                 notes=notes, lenient=lenient)
 
 
+load_wiring = load_operators_file
+"""The name of :func:`load_operators_file` in 0.2.x and our first versions."""
+
+
 def load_operators_bytes(data: bytes, *, filename: str, host=None, source: str | None = None,
                          source_file: str | None = None, notes: list[SettingsNote] | None = None,
                          lenient: bool = False, environ: Mapping[str, str] | None = None,

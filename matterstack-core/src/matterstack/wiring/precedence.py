@@ -24,7 +24,6 @@ from pathlib import Path
 import attrs
 
 from matterstack.wiring.model import Wiring, embedded_default_wiring
-from matterstack.wiring.legacy import LEGACY_HPC_CONFIG
 from matterstack.wiring.snapshot import (
     ENV_VAR_NAME,
     OPERATORS_CONFIG_SOURCE,
@@ -114,6 +113,8 @@ def choose_request(workspace_path: str | Path, *, has_snapshot: bool, operators_
 
 
 def _outranked(flagged: WiringRequest | None, why: str) -> tuple[str, ...]:
+    from matterstack.wiring.legacy import LEGACY_HPC_CONFIG
+
     if flagged is None:
         return ()
     flag = "--hpc-config" if flagged.source == LEGACY_HPC_CONFIG else "--profile"

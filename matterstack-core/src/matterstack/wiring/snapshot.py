@@ -18,7 +18,6 @@ snapshot yet, is decided by :mod:`matterstack.wiring.precedence`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,8 +28,6 @@ from matterstack.atomic_write import write_atomic
 from matterstack.core.times import utc_now
 from matterstack.errors import ConfigError
 from matterstack.wiring.model import Wiring
-from matterstack.wiring.document import load_operators_bytes
-from matterstack.wiring.legacy import legacy_document
 from matterstack.wiring.yamlfile import read_file_bytes
 
 SNAPSHOT_DIR = "operators_snapshot"
@@ -61,7 +58,7 @@ class WiringRequest:
     @property
     def sha256(self) -> str:
         """The sha256 of :attr:`data`."""
-        return hashlib.sha256(self.data).hexdigest()
+        return _sha256(self.data)
 
 
 def wiring_request(*, operators_config=None, hpc_config=None, profile=None, config=None,
@@ -70,6 +67,11 @@ def wiring_request(*, operators_config=None, hpc_config=None, profile=None, conf
 
     ``operators_config`` wins over the legacy flags; ``hpc_config`` over ``profile``.
     """
+    if operators_config is None and hpc_config is None and profile is None and config is None:
+        return None
+    from matterstack.wiring.document import load_operators_bytes
+    from matterstack.wiring.legacy import legacy_document
+
     host = host or _process_host()
     provenance = _provenance(operators_config, hpc_config, profile, config)
     if operators_config is not None:
@@ -84,6 +86,8 @@ def wiring_request(*, operators_config=None, hpc_config=None, profile=None, conf
 def file_request(path, source: str, *, host, provenance: dict | None = None, what: str = "operators file",
                  fix: str = "give the path of an existing operators.yaml") -> WiringRequest:
     """Read and validate the operators.yaml at ``path`` as wiring from ``source``."""
+    from matterstack.wiring.document import load_operators_bytes
+
     path = Path(path).expanduser()
     data = read_file_bytes(path, what=what, fix=fix)
     wiring = load_operators_bytes(data, filename=str(path), host=host, source_file=str(path.resolve()))
@@ -119,7 +123,13 @@ def persist_request(handle, request: WiringRequest, *, force_override: bool = Fa
 
 def _snapshot_sha256(handle) -> str | None:
     snapshot = Path(handle.root_path) / SNAPSHOT_RELPATH
-    return hashlib.sha256(snapshot.read_bytes()).hexdigest() if snapshot.is_file() else None
+    return _sha256(snapshot.read_bytes()) if snapshot.is_file() else None
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib  # only a run being pinned hashes (hashlib's OpenSSL costs every start 5 ms)
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _needs_writing(handle, request: WiringRequest, force_override: bool) -> bool:
@@ -169,6 +179,8 @@ def snapshot_wiring(handle, *, host) -> Wiring | None:
     snapshot = run_dir / SNAPSHOT_RELPATH
     if not snapshot.is_file():
         return None
+    from matterstack.wiring.document import load_operators_bytes
+
     metadata = read_metadata(run_dir)
     effective = (metadata or {}).get("effective") or {}
     recorded = (metadata or {}).get(ENVIRONMENT_KEY)
