@@ -61,7 +61,7 @@ from matterstack.cli.app import main
 from matterstack.plugins import get_plugin_host
 
 get_plugin_host().pm.register(BenchPlugin(), name="bench")
-main(sys.argv[1:])
+main()
 '''
 
 

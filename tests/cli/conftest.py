@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 GREETER = """
@@ -31,6 +33,22 @@ GREETER = """
             raise RunLockedError("run r1 is being stepped by another process")
 """
 
+IDLE_CAMPAIGN = """
+from matterstack import Campaign
+
+
+class Idle(Campaign):
+    def plan(self, state):
+        return None
+
+    def analyze(self, state, results):
+        return state
+
+
+def get_campaign():
+    return Idle()
+"""
+
 BROKEN = """
     raise RuntimeError("the lab driver is missing")
 """
@@ -48,3 +66,12 @@ def broken(plugin_path):
     """A plugin distribution whose registration module raises on import."""
     plugin_path.add("matterstack-test-broken", "0.1", {"broken": "broken_register"}, {"broken_register": BROKEN})
     return plugin_path
+
+
+@pytest.fixture
+def idle_workspace(tmp_path) -> Path:
+    """A workspace (``<tmp>/workspaces/screen``) whose campaign plans nothing."""
+    folder = tmp_path / "workspaces" / "screen"
+    folder.mkdir(parents=True)
+    (folder / "main.py").write_text(IDLE_CAMPAIGN)
+    return folder

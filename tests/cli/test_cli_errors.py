@@ -63,3 +63,20 @@ def test_a_misspelt_command_is_answered_with_the_nearest_name(matterstack_comman
 
     assert result.returncode == 2
     assert "No such command 'stauts'. Did you mean 'status'?" in result.stderr
+
+
+def test_a_broken_plugin_never_keeps_status_from_answering_but_strict_plugins_still_refuses_it(
+        matterstack_command, broken, idle_workspace):
+    # given: a run, and a plugin distribution that fails to import
+    where = ["--workspaces-root", str(idle_workspace.parent)]
+    run_id = run([*matterstack_command, "init", idle_workspace.name, *where], env=broken.env()).stdout.split()[1]
+
+    # when
+    status = run([*matterstack_command, "status", run_id, *where], env=broken.env())
+    strict = run([*matterstack_command, "status", run_id, *where], env=broken.env(MATTERSTACK_STRICT_PLUGINS="1"))
+
+    # then: status needs no plugin; with the switch on, every command checks them all
+    assert status.returncode == 0 and status.stdout.startswith(f"Run {run_id}: PENDING")
+    assert strict.returncode == 2
+    assert strict.stderr.startswith("Error: matterstack-test-broken 0.1: entry point 'broken = broken_register' "
+                                    "failed to load: RuntimeError: the lab driver is missing")

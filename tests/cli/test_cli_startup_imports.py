@@ -43,3 +43,14 @@ def test_human_list_imports_no_web_library(tmp_path):
 
     assert "matterstack_ops_human.pending" in modules
     assert not {m for m in modules if m.split(".")[0] in WEB}
+
+
+def test_status_of_a_run_imports_no_plugin(idle_workspace):
+    where = ("--workspaces-root", str(idle_workspace.parent))
+    created = run([sys.executable, "-m", "matterstack", "init", idle_workspace.name, *where])
+    assert created.returncode == 0, created.stderr
+
+    modules = imported_modules("status", created.stdout.split()[1], *where)
+
+    assert "matterstack.store.summary" in modules
+    assert not {m for m in modules if m.startswith(("pluggy", "matterstack_ops_", "matterstack.plugins.host"))}

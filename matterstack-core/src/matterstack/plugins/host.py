@@ -26,16 +26,14 @@ import pluggy
 
 from matterstack.plugins import hookspecs
 from matterstack.plugins.catalog import install_hint
+from matterstack.plugins.command_names import command_names
 from matterstack.plugins.discovery import FoundEntryPoint, installed
+from matterstack.plugins.switches import LOAD_PLUGINS, STRICT_PLUGINS, TRACE_PLUGINS, switched_on
 from matterstack.plugins.registrations import Collector, PluginInfo, PluginProblem, Registration, Registry, canonical_name
 
 ENTRY_POINT_GROUP = "matterstack"
 CORE_DISTRIBUTION = "matterstack-core"
 DEFAULT_PLUGINS = ("matterstack.plugins.builtin",)
-
-
-def _flag(environ: Mapping[str, str], name: str) -> bool:
-    return environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _one_line(exc: BaseException) -> str:
@@ -65,11 +63,11 @@ class PluginHost:
     def load(cls, environ: Mapping[str, str] | None = None) -> PluginHost:
         """Build a host: the built-ins, then the entry points ``environ`` (default: the process's) allows."""
         environ = os.environ if environ is None else environ
-        host = cls(strict=_flag(environ, "MATTERSTACK_STRICT_PLUGINS"), trace=_flag(environ, "MATTERSTACK_TRACE_PLUGINS"))
+        host = cls(strict=switched_on(STRICT_PLUGINS, environ), trace=switched_on(TRACE_PLUGINS, environ))
         found = installed(ENTRY_POINT_GROUP, CORE_DISTRIBUTION)
         for module_name in DEFAULT_PLUGINS:
             host.add(importlib.import_module(module_name), PluginInfo(module_name, CORE_DISTRIBUTION, found.version))
-        host.load_entry_points(found.entry_points, environ.get("MATTERSTACK_LOAD_PLUGINS"))
+        host.load_entry_points(found.entry_points, environ.get(LOAD_PLUGINS))
         host.check_pending()
         return host
 
@@ -206,16 +204,16 @@ class PluginHost:
         """
         if self._cli_app is app:
             return
-        owners = {name: CORE_DISTRIBUTION for name in _command_names(app)}
+        owners = {name: CORE_DISTRIBUTION for name in command_names(app)}
         for plugin_name, call in self.each_implementation("matterstack_cli"):
             source = self.source(plugin_name)
-            before = _command_names(app)
+            before = command_names(app)
             try:
                 call(app=app)
             except Exception as exc:  # a broken CLI hook must not take the whole command line down
                 what = f"{source.label}: adding commands failed: {_one_line(exc)}"
                 self._record(PluginProblem("registration", what, _fix(source), (source,), traceback.format_exc()))
-            added = _added_names(before, _command_names(app))
+            added = _added_names(before, command_names(app))
             self.commands[plugin_name] = added
             for name in added:
                 if name in owners:
@@ -240,21 +238,6 @@ class PluginHost:
 
 def _fix(source: PluginInfo) -> str:
     return f"fix or uninstall {source.distribution}; `matterstack --debug plugins` shows the traceback"
-
-
-def command_name(info: Any) -> str:
-    """The name a command of a typer app is invoked by (its own, else its function's)."""
-    return info.name or info.callback.__name__.lower().replace("_", "-")
-
-
-def group_name(info: Any) -> str | None:
-    """The name a command group of a typer app is invoked by, or None when it has none of its own."""
-    return getattr(info.name, "value", info.name) or getattr(info.typer_instance.info.name, "value", None)
-
-
-def _command_names(app: Any) -> list[str]:
-    """Names of the commands and command groups a typer app has, in the order they were added."""
-    return [*map(command_name, app.registered_commands), *(group_name(info) or "?" for info in app.registered_groups)]
 
 
 def _added_names(before: list[str], after: list[str]) -> list[str]:
