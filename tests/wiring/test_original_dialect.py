@@ -16,7 +16,7 @@ import pytest
 
 from matterstack.errors import ConfigError
 from matterstack.plugins import PluginHost
-from matterstack.plugins.interfaces import JobSpec
+from matterstack.plugins.backend_interfaces import JobSpec
 from matterstack.wiring.document import load_operators_file
 from matterstack.wiring.snapshot import snapshot_wiring
 from matterstack_ops_slurm import scheduler

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matterstack.errors import ConfigError
 from matterstack.plugins import PluginHost, structure_settings
-from matterstack.plugins.interfaces import JobSpec
+from matterstack.plugins.backend_interfaces import JobSpec
 from matterstack.plugins.settings_keys import edit_distance, known_keys
 from matterstack.wiring.document import INSTANCE_KEYS, build_wiring
 from matterstack_ops_slurm import scheduler

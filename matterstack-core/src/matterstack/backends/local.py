@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from matterstack.backends import local_jobs
 from matterstack.core.status import AttemptStatus
 from matterstack.operators.staging import list_outputs
-from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
+from matterstack.plugins.backend_interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
 
 _LOCAL_DIR = ".matterstack-local"
 _INDEX_LOG = "jobs.jsonl"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from matterstack.plugins.interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
+from matterstack.plugins.backend_interfaces import BackendCapabilities, ComputeBackend, JobObservation, JobSpec
 from matterstack.wiring.profiles import resolve_profile
 
 

@@ -24,13 +24,8 @@ from matterstack.atomic_write import write_atomic
 from matterstack.core.attempt_results import OUTPUT_FILES, OUTPUT_SHA256
 from matterstack.core.status import AttemptStatus
 from matterstack.errors import PermanentOperatorError, TransientOperatorError
-from matterstack.plugins.interfaces import (
-    AttemptContext,
-    FetchRequest,
-    JobSpec,
-    Observation,
-    SubmitResult,
-)
+from matterstack.plugins.backend_interfaces import FetchRequest, JobSpec
+from matterstack.plugins.interfaces import AttemptContext, Observation, SubmitResult
 from matterstack.operators.command import CommandOperator
 from matterstack.operators.staging import sha256_file
 from matterstack.orchestrator.back_pressure import BACK_PRESSURE

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from matterstack.core.status import AttemptStatus
 from matterstack.core.times import utc_now
 from matterstack.core.transitions import apply_attempt_transition
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.plugins.interfaces import AttemptContext, DeferredTask
+from matterstack.plugins.interfaces import AttemptContext, DeferredTask, RunFolder
 
 if TYPE_CHECKING:
     from matterstack.core.records import AttemptEvent
@@ -98,14 +98,8 @@ class TickState:
         run_dir = self.handle.root_path
         relative = attempt.relative_path or f"tasks/{attempt.task_id}/attempts/{attempt.attempt_id}"
         # Positional: a tick builds one per active attempt, and keywords cost attrs' __init__ 40% more.
-        return AttemptContext(attempt.attempt_id, task, self.handle.run_id, run_dir, _attempt_dir(run_dir, relative),
+        return AttemptContext(attempt.attempt_id, task, self.handle.run_id, run_dir, RunFolder(run_dir, relative),
                               attempt.operator_key, dict(attempt.operator_data), attempt.external_id)
-
-
-@lru_cache(maxsize=1 << 16)
-def _attempt_dir(run_dir: Path, relative: str) -> Path:
-    # Every tick builds a context for each active attempt; joining paths is pathlib's slow part.
-    return run_dir / relative
 
 
 class _TasksOnDemand:
