@@ -18,7 +18,6 @@ from matterstack.core.times import utc_now
 from matterstack.core.workflow import anchor_file_sources
 from matterstack.errors import ConfigError, WorkflowError
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.planning import planned_tasks
 from matterstack.orchestrator.operator_registry import OperatorRegistry
 from matterstack.plugins.interfaces import OperatorContext
 from matterstack.orchestrator.tick import TickReport, tick
@@ -45,6 +44,7 @@ def initialize_run(workspace_slug, campaign, base_path="workspaces", run_id=None
     leaves no half-made run behind. A relative ``FileFromPath`` is recorded under the
     workspace folder (see :func:`~matterstack.core.workflow.anchor_file_sources`).
     """
+    from matterstack.orchestrator.planning import planned_tasks
     from matterstack.store import StateStore
 
     run_id = check_run_id(run_id) if run_id else new_run_id()

@@ -15,17 +15,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from matterstack.core.campaign_state import CampaignStateError, campaign_state_text
 from matterstack.core.status import AttemptStatus, RunStatus
 from matterstack.core.workflow import anchor_file_sources
 from matterstack.atomic_write import write_atomic
-from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
 from matterstack.orchestrator.handle import RunHandle
-from matterstack.orchestrator.iterations import record_iteration
-from matterstack.orchestrator.job_view import refresh_job_view
 from matterstack.orchestrator.legacy_config import read_legacy_config
 from matterstack.orchestrator.observe import poll_active, reconcile_created
-from matterstack.orchestrator.planning import campaign_results, check_workflow
 from matterstack.orchestrator.schedule import skip_blocked, start_ready, submit_created
 from matterstack.orchestrator.tickstate import TickState
 
@@ -81,6 +76,8 @@ def tick(handle: RunHandle, campaign: Campaign, store: StateStore, registry: Ope
     startable = skip_blocked(state)
     if status != RunStatus.PAUSED:
         if state.in_job_view and startable:
+            from matterstack.orchestrator.job_view import refresh_job_view
+
             refresh_job_view(handle.root_path, store)
         new = start_ready(state, startable, store.active_attempt_counts() if startable else {})
         submit_created(state, new, {task.task_id: task for task in startable})
@@ -107,6 +104,11 @@ def _analyze_and_plan(handle: RunHandle, campaign: Campaign, store: StateStore, 
     fails it (see :mod:`~matterstack.orchestrator.campaign_errors`). A state ``analyze``
     returned that cannot be saved fails the run at once: trying again gives the same state.
     """
+    # Imported here: nearly every tick of a big run only polls, and a step is a process of its own.
+    from matterstack.core.campaign_state import CampaignStateError, campaign_state_text
+    from matterstack.orchestrator.campaign_errors import end_campaign_error_streak, record_campaign_error
+    from matterstack.orchestrator.planning import campaign_results, check_workflow
+
     ended = _iteration_cut_short(handle, store)
     if ended is not None:
         store.set_run_status(*ended)
@@ -161,6 +163,8 @@ def settle_campaign_state(handle: RunHandle, store: StateStore) -> None:
         text = pending["state_text"] if "state_text" in pending else json.dumps(pending["state"])
         handle.write_campaign_state(text)
         if not pending["completes"]:
+            from matterstack.orchestrator.iterations import record_iteration
+
             record_iteration(handle.root_path, pending["tasks_before"])
     path.unlink()
 
