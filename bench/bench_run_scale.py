@@ -19,6 +19,9 @@
    ``--max-ticks 1`` and ``--max-ticks 1+R`` interleaved, and (difference) / (R x 100) is what
    one more round costs per run: start-up, plugin loading and the final output cancel out.
    Baseline: the in-process tick of one such run. Target: at most 10 ms per run per round.
+5. **explain** (``--only explain``; not run by default: before this was measured it took
+   100 s): the text of ``matterstack explain`` on the 1M run, whole process, median of
+   at most 3; our own target, 5 s.
 
 The 1M and 100k runs are written straight into a store made by ``StateStore.create``, in the
 store's own encoding (``task_values`` of one task per dependency target, the id replaced), and
@@ -30,7 +33,7 @@ first line printed (the load average before the run). With ``--baseline COMMIT``
 in child processes on a git worktree of that commit and on this tree, alternately, and the
 medians are printed side by side (the sources of the worktree first on ``PYTHONPATH``).
 
-    python bench/bench_run_scale.py [--ticks N] [--runs N] [--rounds R] [--only tick,cli,plan,loop]
+    python bench/bench_run_scale.py [--ticks N] [--runs N] [--rounds R] [--only tick,cli,plan,loop,explain]
                                     [--baseline COMMIT [--repeat N]]
 """
 
@@ -71,7 +74,7 @@ SOURCES = ("matterstack-core/src", "matterstack-ops-slurm/src", "matterstack-ops
 BIG, BASELINE_SIZE, ACTIVE = 1_000_000, 100_000, 1_000
 PLANNED = 100_000
 LOOP_RUNS, LOOP_TASKS, LOOP_ACTIVE = 100, 1_000, 10
-TARGETS_MS = {"tick": 15.0, "step": 250.0, "status": 200.0, "plan": 5000.0, "loop": 10.0}
+TARGETS_MS = {"tick": 15.0, "step": 250.0, "status": 200.0, "plan": 5000.0, "loop": 10.0, "explain": 5000.0}
 INSERT_TASK = (f"INSERT INTO tasks ({', '.join((*TASK_COLUMNS, 'run_id', 'status', 'waiting_on'))})"
                f" VALUES ({', '.join('?' * (len(TASK_COLUMNS) + 3))})")
 INSERT_DEPENDENCY = "INSERT INTO task_dependencies (task_id, depends_on) VALUES (?, ?)"
@@ -194,6 +197,22 @@ def measure_cli(folder: Path, runs: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+def measure_explain(folder: Path, runs: int) -> dict[str, float]:
+    """``matterstack explain`` (text) of the 1M run as a whole process, and ``status`` beside it."""
+    root = folder / "workspaces"
+    workspace = root / "bench"
+    workspace.mkdir(parents=True)
+    (workspace / "main.py").write_text(CAMPAIGN)
+    handle = build_run(workspace, BIG)
+    register_run(root, handle.run_id, handle.root_path)
+    where = ["--workspaces-root", str(root)]
+    samples: dict[str, list[float]] = {"explain": [], "status": []}
+    for _ in range(runs):
+        for name in samples:
+            samples[name].append(wall_ms([sys.executable, "-m", "matterstack", name, handle.run_id, *where], folder))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 class Planner:
     """A campaign whose ``plan`` returns PLANNED tasks at once (ids after ``prefix``), and
     which times its own ``plan`` so the store's share can be told apart."""
@@ -313,6 +332,10 @@ def measure(parts: set[str], options) -> list[tuple[str, float, str, str]]:
             rows.append((f"`loop`, {LOOP_RUNS} active runs, per run per round", r["loop"], "loop",
                          f"in-process tick of one run {r['tick_one']:.2f} ms; loop of 1 round"
                          f" {r['short']:.0f} ms, of {1 + options.rounds} {r['long']:.0f} ms"))
+        if "explain" in parts:
+            r = measure_explain(folder / "explain", min(options.runs, 3))
+            rows.append((f"`matterstack explain`, 1M run, median of {min(options.runs, 3)}", r["explain"], "explain",
+                         f"`status` beside it {r['status']:.0f} ms"))
     return rows
 
 
@@ -361,7 +384,7 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=15, help="timed in-process ticks per run (default 15)")
     parser.add_argument("--runs", type=int, default=7, help="timed runs per whole-process command (default 7)")
     parser.add_argument("--rounds", type=int, default=5, help="extra loop rounds timed (default 5)")
-    parser.add_argument("--only", default="tick,cli,plan,loop", help="which parts, comma-separated")
+    parser.add_argument("--only", default="tick,cli,plan,loop", help="which parts, comma-separated (also: explain)")
     parser.add_argument("--baseline", metavar="COMMIT",
                         help="also measure a git worktree of COMMIT, each part in child processes, alternately")
     parser.add_argument("--repeat", type=int, default=3, help="child runs per tree and part with --baseline")

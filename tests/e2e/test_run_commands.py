@@ -64,6 +64,51 @@ def test_explain_says_what_each_unfinished_task_waits_for(project):
     assert "report [PENDING] waits for dependencies: prepare" in text
 
 
+WIDE = """
+    from matterstack import Campaign, Task, Workflow
+
+
+    class Wide(Campaign):
+        def plan(self, state):
+            if state is not None:
+                return None
+            workflow = Workflow()
+            workflow.add_task(Task(task_id="first", image="", command="true"))
+            for n in range(1200):
+                workflow.add_task(Task(task_id=f"t{n:04d}", image="", command="true", dependencies={"first"}))
+            return workflow
+
+        def analyze(self, state, results):
+            return state
+
+
+    def get_campaign():
+        return Wide()
+"""
+
+
+def test_explain_of_a_big_run_describes_the_first_thousand_tasks_and_counts_the_rest(project):
+    # given a run of 1,201 unfinished tasks: one ready, 1,200 waiting for it
+    project.add_workspace("wide", WIDE)
+    run_id = project.init("wide")
+
+    # when
+    lines = ok(project.matterstack("explain", run_id)).stdout.splitlines()
+    every = json.loads(ok(project.matterstack("explain", run_id, "--json")).stdout)
+
+    # then the text describes 1,000 of them and counts the others by what they wait for
+    described = [line for line in lines if " waits for " in line]
+    assert len(described) == 1000
+    assert described[0] == "  first [PENDING] waits for ready: starts on the next tick on local.default"
+    assert described[1] == "  t0000 [PENDING] waits for dependencies: first (PENDING)"
+    assert lines[1001] == (f"  ... and 201 more unfinished tasks (201 waiting for dependencies): "
+                           f"`matterstack explain {run_id} --json` describes every one")
+    # and --json describes every one
+    assert len(every["frontier"]) == 1201 and every["more"] == {}
+    assert every["frontier"][-1] == {"task_id": "t1199", "status": "PENDING",
+                                     "waits_for": "dependencies: first (PENDING)", "operator_key": None, "since": None}
+
+
 def test_loop_ticks_a_run_to_completion_and_says_how_it_ended(project):
     # given
     project.add_workspace("demos/two", TWO_TASKS)

@@ -37,6 +37,7 @@ class RunView:
     allowed_failures: int = 0
     instances: dict = attrs.field(factory=dict)
     waiting: tuple = ()
+    more: int = 0
     notes: tuple = ()
     problem: str | None = None
 
@@ -46,22 +47,39 @@ def read_run(handle, store, explain_run: Callable) -> RunView:
     ``Explanation`` (or raises a ``MatterStackError``, shown in place of the waiting list)."""
     from matterstack.cli.progress import snapshot
     from matterstack.errors import MatterStackError
-    from matterstack.orchestrator.observe import attempt_key
 
     run = store.get_run()
     counts, _, allowed = snapshot(store)
-    instances: dict[str, Counter] = {}
-    for _, _, current in store.tasks_with_current_attempts():
-        if current is not None:
-            instances.setdefault(attempt_key(current) or "?", Counter())[current.status.value] += 1
+    instances = _instance_counts(store)
     try:
         explanation = explain_run(handle, store)
         waiting = tuple((w.task_id, w.status, w.waits_for) for w in explanation.frontier)
-        notes = explanation.notes
+        more, notes = sum(explanation.more.values()), explanation.notes
     except MatterStackError as exc:
-        waiting, notes = (), (f"cannot say what tasks wait for: {exc.one_line()}",)
+        waiting, more, notes = (), 0, (f"cannot say what tasks wait for: {exc.one_line()}",)
     return RunView(run.run_id, run.status.value, run.status_reason, handle.workspace_slug, counts, allowed,
-                   dict(sorted(instances.items())), waiting, tuple(notes))
+                   dict(sorted(instances.items())), waiting, more, tuple(notes))
+
+
+def _instance_counts(store) -> dict[str, Counter]:
+    """The tasks' current attempts by instance key and status, counted in the database; only
+    attempts whose key column says nothing (0.2.x's) are read one by one."""
+    from matterstack.core.operator_key import resolve_attempt_operator_key
+    from matterstack.orchestrator.observe import attempt_key
+
+    instances: dict[str, Counter] = {}
+    unresolved = False
+    for column, status, count in store.current_attempt_counts():
+        key = resolve_attempt_operator_key(column, None, None).key
+        if key is None:
+            unresolved = True
+        else:
+            instances.setdefault(key, Counter())[status] += count
+    if unresolved:
+        for _, _, current in store.tasks_with_current_attempts():
+            if current is not None and resolve_attempt_operator_key(current.operator_key, None, None).key is None:
+                instances.setdefault(attempt_key(current) or "?", Counter())[current.status.value] += 1
+    return instances
 
 
 class Explainer:
@@ -80,7 +98,7 @@ class Explainer:
         if registry is None:
             registry = build_registry(handle, resolve_run_wiring(handle, pin=False).wiring)
             self._registries[handle.root_path] = registry
-        return explain.explain(handle, store, registry)
+        return explain.explain(handle, store, registry, shown=WAITING_SHOWN)
 
     def close(self) -> None:
         for registry in self._registries.values():
@@ -138,9 +156,9 @@ def render_run(view: RunView):
         parts.append(Text("waiting", style="bold"))
         for task_id, status, why in view.waiting[:WAITING_SHOWN]:
             parts.append(Text.assemble("  ", (task_id, "cyan"), f" [{status}] waits for {why}"))
-        if len(view.waiting) > WAITING_SHOWN:
-            parts.append(Text(f"  … and {len(view.waiting) - WAITING_SHOWN} more (matterstack explain {view.run_id})",
-                              style="dim"))
+        hidden = len(view.waiting[WAITING_SHOWN:]) + view.more
+        if hidden:
+            parts.append(Text(f"  … and {hidden} more (matterstack explain {view.run_id})", style="dim"))
     if view.notes:
         parts.append(Text("notes", style="bold"))
         parts.extend(Text(f"  {note}", style="yellow") for note in view.notes[-NOTES_SHOWN:])

@@ -189,7 +189,7 @@ def explain(
     registry = build_registry(handle, resolve_run_wiring(handle, pin=False).wiring)
     try:
         with open_store(handle) as store:
-            result = explaining.explain(handle, store, registry)
+            result = explaining.explain(handle, store, registry, shown=None if as_json else explaining.DESCRIBED)
     finally:
         registry.close()
     typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else explaining.render(result))

@@ -8,7 +8,7 @@ from collections import Counter
 import attrs
 
 from matterstack.core.times import utc_now
-from matterstack.core.status import RunStatus, TaskStatus
+from matterstack.core.status import RunStatus
 from matterstack.errors import MatterStackError
 from matterstack.core.operator_key import route_new_task
 from matterstack.orchestrator.handle import RunHandle
@@ -20,6 +20,11 @@ from matterstack.wiring.summary import render_summary, wiring_summary
 
 
 RECENT_NOTES = 5
+DESCRIBED = 1000
+"""Unfinished tasks the text of ``explain`` describes one by one; the others are counted."""
+ATTEMPT, DEPENDENCIES, START = "attempt", "dependencies", "start"
+MORE_WORDS = {ATTEMPT: "with an active attempt", DEPENDENCIES: "waiting for dependencies",
+              START: "ready or waiting for a slot"}
 
 
 @attrs.frozen
@@ -35,15 +40,23 @@ class Waiting:
 
 @attrs.frozen
 class Explanation:
+    """What a run's unfinished tasks wait for: ``frontier`` describes them (all, or the first
+    ones asked for), ``more`` counts the rest by what they wait for (:data:`MORE_WORDS`)."""
+
     run_id: str
     status: str
     status_reason: str | None
     frontier: tuple[Waiting, ...]
     notes: tuple[str, ...]
     wiring: dict | None = None
+    more: dict[str, int] = attrs.field(factory=dict)
 
     def as_dict(self) -> dict:
-        return attrs.asdict(self)
+        """The explanation as JSON values (``explain --json``)."""
+        frontier = [{"task_id": w.task_id, "status": w.status, "waits_for": w.waits_for,
+                     "operator_key": w.operator_key, "since": w.since} for w in self.frontier]
+        return {"run_id": self.run_id, "status": self.status, "status_reason": self.status_reason,
+                "frontier": frontier, "notes": list(self.notes), "wiring": self.wiring, "more": self.more}
 
 
 def _age(moment) -> str:
@@ -57,57 +70,67 @@ def _age(moment) -> str:
     return f"{seconds // 3600} h"
 
 
-def explain(handle: RunHandle, store, registry) -> Explanation:
-    """What every unfinished task of the run waits for (read-only: no lock, no writes)."""
+def explain(handle: RunHandle, store, registry, *, shown: int | None = None) -> Explanation:
+    """What every unfinished task of the run waits for (read-only: no lock, no writes); with
+    ``shown``, the first ``shown`` of them, and the others counted in ``more``.
+
+    The run is read in a few queries whatever its size (a run of a million tasks is explained
+    in seconds): the unfinished tasks, their unfinished dependencies, the active attempts, and
+    the definitions of the ready tasks described."""
     run = store.get_run()
     state = TickState(handle=handle, store=store, registry=registry)
-    statuses = store.task_statuses()
-    frontier = []
     active_attempts = store.active_attempts()
     active = {a.task_id: a for a in active_attempts}
+    described: list[tuple[str, str]] = []
+    more: Counter = Counter()
+    for task_id, status, waiting_on in store.unfinished_tasks():
+        if shown is None or len(described) < shown:
+            described.append((task_id, status))
+        else:
+            more[ATTEMPT if task_id in active else DEPENDENCIES if waiting_on else START] += 1
+    blocked = store.unfinished_dependencies(None if shown is None else [task_id for task_id, _ in described])
+    attempts = [active[task_id] for task_id, _ in described if task_id in active]
+    contexts = dict(zip((a.attempt_id for a in attempts), state.contexts(attempts, defer_tasks=True)))
+    ready = store.get_tasks([task_id for task_id, _ in described if task_id not in active and task_id not in blocked])
     slots = _Slots(registry, read_legacy_config(handle.root_path), active_attempts)
-    for task_id, status in statuses.items():
-        status = TaskStatus(status)
-        if status.is_terminal:
-            continue
+    frontier = []
+    for task_id, status in described:
         attempt = active.get(task_id)
         if attempt is not None:
-            frontier.append(_explain_attempt(state, attempt, status))
+            frontier.append(_explain_attempt(state, attempt, status, contexts[attempt.attempt_id]))
             continue
-        task = store.get_task(task_id)
-        open_deps = [f"{d} ({TaskStatus(statuses[d]).value})" for d in sorted(task.dependencies)
-                     if d in statuses and not TaskStatus(statuses[d]).is_terminal]
-        if open_deps:
-            waits = "dependencies: " + ", ".join(open_deps)
+        if task_id in blocked:
+            waits = "dependencies: " + ", ".join(f"{d} ({s})" for d, s in sorted(blocked[task_id]))
         elif run.status == RunStatus.PAUSED:
             waits = "the run is paused (`matterstack resume` to start it)"
         else:
-            waits = slots.why_ready_task_waits(task)
-        frontier.append(Waiting(task_id, status.value, waits))
+            waits = slots.why_ready_task_waits(ready[task_id])
+        frontier.append(Waiting(task_id, status, waits))
     # A note counted again is as recent as its last time.
     recent = sorted(store.run_notes(), key=lambda note: note.last_at)[-RECENT_NOTES:]
     notes = tuple(note.describe() for note in recent) + tuple(_contact_notes(store))
     wiring = wiring_summary(handle, registry.wiring, host=registry.host)
-    return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes, wiring)
+    return Explanation(run.run_id, run.status.value, run.status_reason, tuple(frontier), notes, wiring,
+                       dict(sorted(more.items())))
 
 
-def _explain_attempt(state: TickState, attempt, status: TaskStatus) -> Waiting:
+def _explain_attempt(state: TickState, attempt, status: str, context) -> Waiting:
     key = attempt_key(attempt)
     since = attempt.submitted_at or attempt.created_at
     since_text = since.isoformat() if since else None
     if key is None:
-        return Waiting(attempt.task_id, status.value, "nobody: " + stub_words(state.handle.run_id, attempt.task_id), key, since_text)
+        return Waiting(attempt.task_id, status, "nobody: " + stub_words(state.handle.run_id, attempt.task_id), key, since_text)
     if not state.registry.has(key):
         why = state.registry.missing_key_reason(key)
-        return Waiting(attempt.task_id, status.value, f"cannot be polled: {why}", key, since_text)
+        return Waiting(attempt.task_id, status, f"cannot be polled: {why}", key, since_text)
     try:
         operator = state.registry.get(key)
-        words = operator.describe_wait(state.contexts([attempt])[0])
+        words = operator.describe_wait(context)
     except MatterStackError as exc:
         words = f"{attempt.status.value} on {key}; operator unavailable: {exc.one_line()}"
     if since is not None:
         words = f"{words} (for {_age(since)})"
-    return Waiting(attempt.task_id, status.value, words, key, since_text)
+    return Waiting(attempt.task_id, status, words, key, since_text)
 
 
 class _Slots:
@@ -161,6 +184,10 @@ def render(explanation: Explanation) -> str:
         lines.append("Nothing is waiting.")
     for w in explanation.frontier:
         lines.append(f"  {w.task_id} [{w.status}] waits for {w.waits_for}")
+    if explanation.more:
+        counted = ", ".join(f"{count:,} {MORE_WORDS[what]}" for what, count in explanation.more.items())
+        lines.append(f"  ... and {sum(explanation.more.values()):,} more unfinished tasks ({counted}): "
+                     f"`matterstack explain {explanation.run_id} --json` describes every one")
     for note in explanation.notes:
         lines.append(f"  note: {note}")
     if explanation.wiring:

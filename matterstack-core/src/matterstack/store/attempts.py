@@ -279,6 +279,13 @@ class AttemptQueries(TaskQueries):
         """Whether MatterStack 0.2.4 ran jobs of this run (its ``external_runs`` rows)."""
         return bool(self.db.conn.execute("SELECT EXISTS (SELECT 1 FROM external_runs)").fetchone()[0])
 
+    def current_attempt_counts(self) -> list[tuple[str | None, str, int]]:
+        """``(operator_key column, status, how many)`` of the tasks' current attempts, counted
+        in one query (the monitor's table of instances, whatever the size of the run)."""
+        return list(self._iter_values(
+            "SELECT a.operator_key, a.status, COUNT(*) FROM tasks t"
+            " JOIN task_attempts a ON a.attempt_id = t.current_attempt_id GROUP BY a.operator_key, a.status"))
+
     def tasks_with_current_attempts(self) -> Iterator[tuple[str, TaskStatus, Attempt | None]]:
         """``(task_id, status, current attempt or None)`` for every task, in ``rowid`` order."""
         current = {
