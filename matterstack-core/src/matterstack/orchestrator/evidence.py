@@ -32,9 +32,9 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
     for change in task_resource_changes(store):
         changes_by_task.setdefault(change.task_id, []).append(change)
     tasks = []
-    for task in store.iter_tasks():
+    statuses = store.task_statuses()
+    for task, (_, history) in zip(store.iter_tasks(), store.task_histories(), strict=True):
         attempts = []
-        history = store.attempts_for_task(task.task_id)
         resources = attempt_resources(task, history, changes_by_task.get(task.task_id, []))
         for attempt in history:
             data = attempt.operator_data
@@ -58,7 +58,7 @@ def build_bundle(handle: RunHandle, store, wiring: dict | None = None) -> dict:
         tasks.append({
             "task_id": task.task_id,
             "task_type": task.task_type,
-            "status": store.task_status(task.task_id).value,
+            "status": statuses[task.task_id].value,
             "dependencies": sorted(task.dependencies),
             "allow_failure": task.allow_failure,
             "attempts": attempts,

@@ -32,10 +32,9 @@ def legacy_bundle_keys(handle: RunHandle, store) -> dict:
     in_rowid_order = list(store.tasks_with_current_attempts())  # 0.2.x listed tasks as they were stored
     definitions = store.get_tasks(task_id for task_id, _, _ in in_rowid_order)
     moments = [run.created_at, *(event.at for event in store.run_events())]
-    for task_id, status, current in in_rowid_order:
+    for (task_id, status, current), (_, history) in zip(in_rowid_order, store.task_histories(), strict=True):
         task = definitions[task_id]
         counts["total"] += 1
-        history = store.attempts_for_task(task.task_id)
         moments += [m for a in history for m in (a.created_at, a.submitted_at, a.ended_at) if m is not None]
         entry = {"image": task.image, "command": task.command, "status": status.value,
                  "attempts": [_attempt(handle.root_path, run.root_path, a) for a in history], "current_attempt": None,
