@@ -22,6 +22,10 @@ TEMPLATE = "report.html.j2"
 ENDED_BADLY = {"FAILED": "failed", "FAILED_INIT": "failed", "CANCELLED": "cancelled"}
 """Attempt statuses drawn as a failure on the timeline, with the class that colours them."""
 NO_OPERATOR = "(no operator instance)"
+DRAWN_TASKS = 2000
+"""Tasks the page draws one by one (timeline rows, sections, links from the iterations), in
+the order they were stored; past that it says how many it left out (``bundle.json`` holds
+every one): a run of a million tasks would make a page no browser opens."""
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -67,9 +71,10 @@ def _bar(attempt: dict, running_at: datetime | None, start: datetime, end: datet
     }
 
 
-def timeline(bundle: dict, running_at: dict[str, str]) -> dict:
-    """Every attempt on one time axis, grouped by operator instance, one row per task;
-    ``running_at`` maps an attempt id to when it was first seen running."""
+def timeline(bundle: dict, running_at: dict[str, str], drawn: int | None = None) -> dict:
+    """Every attempt on one time axis, grouped by operator instance, one row per task (of the
+    first ``drawn`` tasks; the axis spans them all); ``running_at`` maps an attempt id to when
+    it was first seen running."""
     attempts = [a for task in bundle["tasks"] for a in task["attempts"]]
     moments = [m for a in attempts for m in (_moment(a["created_at"]), _moment(a["submitted_at"]),
                                              _moment(a["ended_at"]), _moment(running_at.get(a["attempt_id"])))
@@ -80,7 +85,7 @@ def timeline(bundle: dict, running_at: dict[str, str]) -> dict:
     end = max([start, *moments])
     span = (end - start).total_seconds()
     instances: dict[str, dict[str, list]] = {}
-    for task in bundle["tasks"]:
+    for task in bundle["tasks"][:drawn]:
         for attempt in task["attempts"]:
             key = attempt["operator_key"] or NO_OPERATOR
             bar = _bar(attempt, _moment(running_at.get(attempt["attempt_id"])), start, end, span)
@@ -93,8 +98,9 @@ def timeline(bundle: dict, running_at: dict[str, str]) -> dict:
     }
 
 
-def iteration_rows(bundle: dict, iterations: list[Iteration]) -> list[dict]:
-    """The tasks each iteration planned, with their statuses, in the order they were stored."""
+def iteration_rows(bundle: dict, iterations: list[Iteration], drawn: int | None = None) -> list[dict]:
+    """The tasks each iteration planned (those among the first ``drawn``, and how many others),
+    with the statuses of all of them, in the order they were stored."""
     tasks = bundle["tasks"]
     bounds = [i.first_task for i in iterations[1:]] + [len(tasks)]
     rows = []
@@ -103,9 +109,11 @@ def iteration_rows(bundle: dict, iterations: list[Iteration]) -> list[dict]:
         counts: dict[str, int] = {}
         for task in planned:
             counts[task["status"]] = counts.get(task["status"], 0) + 1
+        linked = planned[:max(0, (len(tasks) if drawn is None else drawn) - iteration.first_task)]
         rows.append({"number": iteration.number,
                      "planned_at": iteration.planned_at or bundle["run"]["created_at"],
-                     "tasks": [task["task_id"] for task in planned],
+                     "tasks": [task["task_id"] for task in linked],
+                     "more": len(planned) - len(linked),
                      "counts": sorted(counts.items())})
     return rows
 
@@ -118,8 +126,9 @@ def _link(run_dir: Path, folder: Path, relative: str | None) -> str | None:
     return Path(os.path.relpath(run_dir / relative, folder)).as_posix()
 
 
-def task_sections(bundle: dict, run_dir: Path, folder: Path) -> list[dict]:
-    """Each task with its attempts, each attempt's folder and collected files as links."""
+def task_sections(bundle: dict, run_dir: Path, folder: Path, drawn: int | None = None) -> list[dict]:
+    """Each task (of the first ``drawn``) with its attempts, each attempt's folder and
+    collected files as links."""
     return [{
         "task_id": task["task_id"],
         "status": task["status"],
@@ -133,7 +142,7 @@ def task_sections(bundle: dict, run_dir: Path, folder: Path) -> list[dict]:
                       for f in attempt["files"]],
         } for attempt in task["attempts"]],
         "resource_changes": [change["summary"] for change in task["resource_changes"]],
-    } for task in bundle["tasks"]]
+    } for task in bundle["tasks"][:drawn]]
 
 
 def render_html_report(bundle: dict, *, running_at: dict[str, str], iterations: list[Iteration],
@@ -153,7 +162,9 @@ def render_html_report(bundle: dict, *, running_at: dict[str, str], iterations: 
         counts=bundle["counts"],
         wiring=[line.strip() for line in wiring],
         notes=notes,
-        timeline=timeline(bundle, running_at),
-        iterations=iteration_rows(bundle, iterations),
-        tasks=task_sections(bundle, run_dir, folder),
+        timeline=timeline(bundle, running_at, DRAWN_TASKS),
+        iterations=iteration_rows(bundle, iterations, DRAWN_TASKS),
+        tasks=task_sections(bundle, run_dir, folder, DRAWN_TASKS),
+        left_out=max(0, len(bundle["tasks"]) - DRAWN_TASKS),
+        total=len(bundle["tasks"]),
     )
