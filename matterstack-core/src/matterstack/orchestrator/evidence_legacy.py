@@ -29,14 +29,13 @@ def legacy_bundle_keys(handle: RunHandle, store) -> dict:
     tasks: dict[str, dict] = {}
     artifacts: dict[str, str] = {}
     counts = {"total": 0, "completed": 0, "failed": 0, "cancelled": 0}
-    in_rowid_order = list(store.tasks_with_current_attempts())  # 0.2.x listed tasks as they were stored
-    definitions = store.get_tasks(task_id for task_id, _, _ in in_rowid_order)
     moments = [run.created_at, *(event.at for event in store.run_events())]
-    for (task_id, status, current), (_, history) in zip(in_rowid_order, store.task_histories(), strict=True):
-        task = definitions[task_id]
+    # 0.2.x listed tasks as they were stored: three passes over the tasks in that order
+    for (task_id, status, current), (_, image, command), (_, history) in zip(
+            store.tasks_with_current_attempts(), store.task_commands(), store.task_histories(), strict=True):
         counts["total"] += 1
         moments += [m for a in history for m in (a.created_at, a.submitted_at, a.ended_at) if m is not None]
-        entry = {"image": task.image, "command": task.command, "status": status.value,
+        entry = {"image": image, "command": command, "status": status.value,
                  "attempts": [_attempt(handle.root_path, run.root_path, a) for a in history], "current_attempt": None,
                  "legacy_external_run": None}
         if history:
@@ -48,10 +47,10 @@ def legacy_bundle_keys(handle: RunHandle, store) -> dict:
                 counts[COUNTED[current.status.value]] += 1
             if current.relative_path:
                 if (handle.root_path / current.relative_path).exists():
-                    artifacts[task.task_id] = str(Path(run.root_path) / current.relative_path)
+                    artifacts[task_id] = str(Path(run.root_path) / current.relative_path)
                 else:
                     entry["artifact_missing"] = True
-        tasks[task.task_id] = entry
+        tasks[task_id] = entry
     data = {"tasks": tasks}
     wiring = _operator_wiring(handle.root_path)
     if wiring is not None:

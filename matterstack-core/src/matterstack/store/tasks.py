@@ -111,6 +111,11 @@ class TaskQueries(StoreDatabase):
             )
         return {row["task_id"]: TaskStatus(row["status"]) for row in rows}
 
+    def task_commands(self) -> Iterator[tuple[str, str, str]]:
+        """``(task_id, image, command)`` of every task, in ``rowid`` order, without decoding
+        the tasks (the 0.2.x keys of the evidence bundle name nothing else)."""
+        yield from self._iter_values("SELECT task_id, image, command FROM tasks ORDER BY rowid")
+
     def unfinished_tasks(self) -> Iterator[tuple[str, str, int]]:
         """``(task_id, status, waiting_on)`` of every task not finished, in ``rowid`` order
         (the status as stored; ``waiting_on``: its dependencies not finished or missing), read
