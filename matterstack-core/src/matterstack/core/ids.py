@@ -16,6 +16,8 @@ import threading
 from collections.abc import Container
 from datetime import datetime, timedelta, timezone
 
+from matterstack.core.times import utc_now
+
 CHRONOLOGICAL_ID = re.compile(r"(\d{8}_\d{6})_([0-9a-f]{8})\Z")
 """A chronological id; group 1 is its second (``YYYYMMDD_HHMMSS``), group 2 its suffix."""
 
@@ -46,7 +48,7 @@ def chronological_id(at: datetime | None = None, *, after: str | None = None,
     second and draws a larger suffix, moving to the next second only if none is left.
     ``taken``: ids already in use; a clash is drawn again, above the clashing suffix.
     """
-    second = id_second(at or datetime.now(timezone.utc))
+    second = id_second(at or utc_now())
     floor = -1
     previous = CHRONOLOGICAL_ID.match(after) if after is not None else None
     if previous is not None and previous[1] >= second:
