@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "matterstack-core" / "src" / "matterstack"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
-FOUNDATION = frozenset({"errors", "atomic_write", "input_limits", "lazy_names", "legacy_imports"})
+FOUNDATION = frozenset({"errors", "atomic_write", "input_limits", "json_text", "lazy_names", "legacy_imports"})
 """Modules at the bottom: they import nothing of MatterStack but each other."""
 
 LEGACY_PATHS = frozenset({"ai", "campaign", "config", "orchestration", "runtime", "storage"})

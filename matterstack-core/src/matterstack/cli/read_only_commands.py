@@ -181,6 +181,7 @@ def explain(
     workspaces_root: Optional[Path] = WorkspacesRoot,
 ) -> None:
     """Say what each unfinished task waits for, in the operator's words, and since when."""
+    from matterstack.json_text import write_json
     from matterstack.orchestrator import explain as explaining
     from matterstack.orchestrator.api import build_registry
     from matterstack.wiring.precedence import resolve_run_wiring
@@ -192,7 +193,10 @@ def explain(
             result = explaining.explain(handle, store, registry, shown=None if as_json else explaining.DESCRIBED)
     finally:
         registry.close()
-    typer.echo(json.dumps(result.as_dict(), indent=2) if as_json else explaining.render(result))
+    if as_json:
+        write_json(result.as_dict(), sys.stdout.write)  # a million tasks' worth is not joined first
+    else:
+        typer.echo(explaining.render(result))
 
 
 def export_evidence(

@@ -7,11 +7,11 @@ carries the top-level keys MatterStack 0.2.x wrote (see :mod:`.evidence_legacy`)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from matterstack.atomic_write import atomic_file, write_atomic
 from matterstack.core.attempt_results import AttemptResults
+from matterstack.json_text import write_json
 from matterstack.core.operator_key import resolve_attempt_operator_key
 from matterstack.orchestrator.evidence_legacy import legacy_bundle_keys
 from matterstack.orchestrator.handle import RunHandle
@@ -143,26 +143,12 @@ def export_evidence(handle: RunHandle, store, wiring: dict | None = None, folder
     # Keys keep the order they were built in: 0.2.x listed tasks in the order they were stored,
     # and scripts that walk data.tasks see them so.
     with atomic_file(folder / "bundle.json") as out:
-        _write_json(bundle, out)
+        write_json(bundle, lambda text: out.write(text.encode()))
     report = folder / "report.md"
     write_atomic(report, render_report(bundle))
     write_atomic(folder / "report.html", _html_report(handle, store, bundle, folder))
     _copy_wiring_snapshot(handle.root_path, folder)
     return report
-
-
-def _write_json(value, out, chunks_per_write: int = 1 << 16) -> None:
-    """``json.dumps(value, indent=2)`` and a newline, written as it is made: with an indent
-    ``json.dumps`` holds every piece of the text at once before joining them (gigabytes for
-    the bundle of a run of a million tasks)."""
-    pieces: list[str] = []
-    for piece in json.JSONEncoder(indent=2).iterencode(value):
-        pieces.append(piece)
-        if len(pieces) >= chunks_per_write:
-            out.write("".join(pieces).encode())
-            pieces.clear()
-    pieces.append("\n")
-    out.write("".join(pieces).encode())
 
 
 def _html_report(handle: RunHandle, store, bundle: dict, folder: Path) -> str:
