@@ -170,13 +170,19 @@ def measure_tick(folder: Path, host: PluginHost, ticks: int) -> dict[str, float]
     return {"tick": tick_ms(big, host, ticks), "tick100k": tick_ms(small, host, ticks), "count": count_ms}
 
 
-def measure_cli(folder: Path, runs: int) -> dict[str, float]:
+def bench_project(folder: Path) -> tuple[Path, RunHandle]:
+    """A project whose one workspace holds the 1M run; its workspaces root and the run."""
     root = folder / "workspaces"
     workspace = root / "bench"
     workspace.mkdir(parents=True)
     (workspace / "main.py").write_text(CAMPAIGN)
     handle = build_run(workspace, BIG)
     register_run(root, handle.run_id, handle.root_path)
+    return root, handle
+
+
+def measure_cli(folder: Path, runs: int) -> dict[str, float]:
+    root, handle = bench_project(folder)
     hello, step = folder / "hello_typer.py", folder / "step_with_bench_operator.py"
     hello.write_text(HELLO_APP)
     step.write_text(STEP.format(bench=str(Path(__file__).parent)))
@@ -199,12 +205,7 @@ def measure_cli(folder: Path, runs: int) -> dict[str, float]:
 
 def measure_explain(folder: Path, runs: int) -> dict[str, float]:
     """``matterstack explain`` (text) of the 1M run as a whole process, and ``status`` beside it."""
-    root = folder / "workspaces"
-    workspace = root / "bench"
-    workspace.mkdir(parents=True)
-    (workspace / "main.py").write_text(CAMPAIGN)
-    handle = build_run(workspace, BIG)
-    register_run(root, handle.run_id, handle.root_path)
+    root, handle = bench_project(folder)
     where = ["--workspaces-root", str(root)]
     samples: dict[str, list[float]] = {"explain": [], "status": []}
     for _ in range(runs):

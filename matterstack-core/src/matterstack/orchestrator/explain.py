@@ -24,7 +24,7 @@ DESCRIBED = 1000
 """Unfinished tasks the text of ``explain`` describes one by one; the others are counted."""
 ATTEMPT, DEPENDENCIES, START = "attempt", "dependencies", "start"
 MORE_WORDS = {ATTEMPT: "with an active attempt", DEPENDENCIES: "waiting for dependencies",
-              START: "ready or waiting for a slot"}
+              START: "waiting to start"}
 
 
 @attrs.frozen
