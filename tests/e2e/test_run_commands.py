@@ -74,8 +74,8 @@ WIDE = """
                 return None
             workflow = Workflow()
             workflow.add_task(Task(task_id="first", image="", command="true"))
-            for n in range(1200):
-                workflow.add_task(Task(task_id=f"t{n:04d}", image="", command="true", dependencies={"first"}))
+            for n in range(COUNT):
+                workflow.add_task(Task(task_id=f"t{n:04d}", image="", command="true"DEPENDENCIES))
             return workflow
 
         def analyze(self, state, results):
@@ -87,9 +87,14 @@ WIDE = """
 """
 
 
+def wide(count: int, after_first: bool) -> str:
+    """A campaign of task ``first`` and ``count`` others, each depending on it if ``after_first``."""
+    return WIDE.replace("COUNT", str(count)).replace("DEPENDENCIES", ', dependencies={"first"}' if after_first else "")
+
+
 def test_explain_of_a_big_run_describes_the_first_thousand_tasks_and_counts_the_rest(project):
     # given a run of 1,201 unfinished tasks: one ready, 1,200 waiting for it
-    project.add_workspace("wide", WIDE)
+    project.add_workspace("wide", wide(1200, after_first=True))
     run_id = project.init("wide")
 
     # when
@@ -107,6 +112,18 @@ def test_explain_of_a_big_run_describes_the_first_thousand_tasks_and_counts_the_
     assert len(every["frontier"]) == 1201 and every["more"] == {}
     assert every["frontier"][-1] == {"task_id": "t1199", "status": "PENDING",
                                      "waits_for": "dependencies: first (PENDING)", "operator_key": None, "since": None}
+
+
+def test_explain_counts_the_tasks_it_does_not_describe_that_wait_to_start(project):
+    # given a run of 1,002 tasks that depend on nothing, none started yet
+    project.add_workspace("flat", wide(1001, after_first=False))
+    run_id = project.init("flat")
+
+    # when
+    last = ok(project.matterstack("explain", run_id)).stdout.splitlines()[1001]
+
+    # then
+    assert last.startswith("  ... and 2 more unfinished tasks (2 waiting to start): ")
 
 
 def test_loop_ticks_a_run_to_completion_and_says_how_it_ended(project):
